@@ -9,7 +9,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use crate::handle::InFlight;
+use crate::guard::InFlight;
 use crate::state::DrainState;
 
 pin_project! {

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::DrainConfig;
+use crate::guard::InFlight;
 use crate::layer::DrainLayer;
 use crate::probe::{Liveness, Readiness};
 use crate::signal::SignalHandler;
@@ -29,26 +30,26 @@ pub struct Drain {
 
 pub(crate) struct Inner {
     pub(crate) config: DrainConfig,
-    state: AtomicU8,
-    in_flight: AtomicUsize,
+    pub(crate) state: AtomicU8,
+    pub(crate) in_flight: AtomicUsize,
     /// Tasks inside `wait_idle`; the last guard only notifies when some wait,
     /// so the serving path never touches the `Notify` lock.
-    waiters: AtomicUsize,
-    idle: Notify,
-    rejected: AtomicU64,
-    force_closed: AtomicU64,
-    timeline: Mutex<Timeline>,
-    begun: CancellationToken,
-    closing: CancellationToken,
-    closed: CancellationToken,
+    pub(crate) waiters: AtomicUsize,
+    pub(crate) idle: Notify,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) force_closed: AtomicU64,
+    pub(crate) timeline: Mutex<Timeline>,
+    pub(crate) begun: CancellationToken,
+    pub(crate) closing: CancellationToken,
+    pub(crate) closed: CancellationToken,
     pub(crate) signals: Mutex<Option<SignalHandler>>,
 }
 
 #[derive(Default)]
-struct Timeline {
-    started: Option<Instant>,
-    duration: Option<Duration>,
-    outcome: Option<DrainOutcome>,
+pub(crate) struct Timeline {
+    pub(crate) started: Option<Instant>,
+    pub(crate) duration: Option<Duration>,
+    pub(crate) outcome: Option<DrainOutcome>,
 }
 
 impl Default for Drain {
@@ -144,7 +145,7 @@ impl Drain {
             in_flight = self.in_flight(),
             "drain started; readiness now fails"
         );
-        spawn_clock(Arc::clone(inner));
+        crate::clock::spawn(Arc::clone(inner));
         true
     }
 
@@ -283,13 +284,13 @@ impl Inner {
         DrainState::from_u8(self.state.load(SeqCst))
     }
 
-    fn advance(&self, from: DrainState, to: DrainState) -> bool {
+    pub(crate) fn advance(&self, from: DrainState, to: DrainState) -> bool {
         self.state
             .compare_exchange(from.as_u8(), to.as_u8(), SeqCst, SeqCst)
             .is_ok()
     }
 
-    fn timeline(&self) -> MutexGuard<'_, Timeline> {
+    pub(crate) fn timeline(&self) -> MutexGuard<'_, Timeline> {
         // A panic while holding this lock leaves plain data behind; keep going.
         self.timeline.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -306,7 +307,7 @@ impl Inner {
         &self.closed
     }
 
-    fn record_end(&self, outcome: DrainOutcome) {
+    pub(crate) fn record_end(&self, outcome: DrainOutcome) {
         let mut timeline = self.timeline();
         let started = *timeline.started.get_or_insert_with(Instant::now);
         timeline.duration = Some(started.elapsed());
@@ -314,7 +315,7 @@ impl Inner {
     }
 
     /// Closing → Closed by the clock; `false` if `force` got there first.
-    fn close(&self, outcome: DrainOutcome) -> bool {
+    pub(crate) fn close(&self, outcome: DrainOutcome) -> bool {
         if !self.advance(DrainState::Closing, DrainState::Closed) {
             return false;
         }
@@ -323,14 +324,14 @@ impl Inner {
         true
     }
 
-    fn release(&self) {
+    pub(crate) fn release(&self) {
         if self.in_flight.fetch_sub(1, SeqCst) == 1 && self.waiters.load(SeqCst) > 0 {
             self.idle.notify_waiters();
         }
     }
 
     /// Resolves once the in-flight count is zero.
-    async fn wait_idle(&self) {
+    pub(crate) async fn wait_idle(&self) {
         // Announce the waiter before reading the count: a guard that reaches
         // zero either sees the waiter and notifies, or decremented before our
         // read, which then sees zero (all SeqCst).
@@ -356,121 +357,6 @@ impl Drop for WaiterGuard<'_> {
     }
 }
 
-/// One unit of work in flight. The count drops when this guard is dropped.
-///
-/// The layer holds one per request, inside the response body; get your own
-/// from [`Drain::track`].
-pub struct InFlight {
-    pub(crate) inner: Arc<Inner>,
-    counted: bool,
-}
-
-impl InFlight {
-    pub(crate) fn counted(inner: &Arc<Inner>) -> Self {
-        // Counted before anyone reads the state: see `DrainService::call`.
-        inner.in_flight.fetch_add(1, SeqCst);
-        Self {
-            inner: Arc::clone(inner),
-            counted: true,
-        }
-    }
-
-    pub(crate) fn exempt(inner: &Arc<Inner>) -> Self {
-        Self {
-            inner: Arc::clone(inner),
-            counted: false,
-        }
-    }
-
-    pub(crate) fn is_counted(&self) -> bool {
-        self.counted
-    }
-}
-
-impl std::fmt::Debug for InFlight {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InFlight")
-            .field("counted", &self.counted)
-            .finish()
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if self.counted {
-            self.inner.release();
-        }
-    }
-}
-
-fn spawn_clock(inner: Arc<Inner>) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => {
-            handle.spawn(run_clock(inner));
-        }
-        Err(_) => {
-            let spawned = std::thread::Builder::new()
-                .name("cofferdam-drain".into())
-                .spawn(move || {
-                    match tokio::runtime::Builder::new_current_thread()
-                        .enable_time()
-                        .build()
-                    {
-                        Ok(rt) => rt.block_on(run_clock(inner)),
-                        Err(error) => {
-                            tracing::error!(%error, "cannot start the drain clock; forcing");
-                            Drain { inner }.force();
-                        }
-                    }
-                });
-            if let Err(error) = spawned {
-                tracing::error!(%error, "cannot start the drain clock thread");
-            }
-        }
-    }
-}
-
-/// Draining → (delay) → Closing → (idle or timeout) → Closed, unless forced.
-async fn run_clock(inner: Arc<Inner>) {
-    let forced = inner.closed.clone();
-    tokio::select! {
-        biased;
-        _ = forced.cancelled() => return,
-        _ = tokio::time::sleep(inner.config.delay()) => {}
-    }
-    if !inner.advance(DrainState::Draining, DrainState::Closing) {
-        return;
-    }
-    inner.closing.cancel();
-    tracing::info!(
-        in_flight = inner.in_flight.load(SeqCst),
-        "drain delay elapsed; the server stops accepting"
-    );
-    tokio::select! {
-        biased;
-        _ = forced.cancelled() => {}
-        _ = inner.wait_idle() => {
-            if inner.close(DrainOutcome::Drained) {
-                tracing::info!(
-                    drain_ms = inner.timeline().duration.map(millis),
-                    rejected = inner.rejected.load(SeqCst),
-                    "drained: no request left in flight"
-                );
-            }
-        }
-        _ = tokio::time::sleep(inner.config.timeout()) => {
-            let in_flight = inner.in_flight.load(SeqCst);
-            if inner.close(DrainOutcome::TimedOut { in_flight }) {
-                tracing::warn!(
-                    in_flight,
-                    drain_ms = inner.timeline().duration.map(millis),
-                    "drain timeout passed; ending the remaining responses"
-                );
-            }
-        }
-    }
-}
-
-fn millis(d: Duration) -> u64 {
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

@@ -11,7 +11,8 @@ use tower::{Layer, Service};
 
 use crate::body::DrainBody;
 use crate::config::DrainMode;
-use crate::handle::{Drain, InFlight};
+use crate::guard::InFlight;
+use crate::handle::Drain;
 use crate::state::DrainState;
 
 /// A [`Layer`] that wraps a service with [`DrainService`]. Get one from

@@ -124,7 +124,9 @@
 #![warn(missing_docs)]
 
 mod body;
+mod clock;
 mod config;
+mod guard;
 mod handle;
 mod layer;
 mod probe;
@@ -133,7 +135,8 @@ mod state;
 
 pub use body::DrainBody;
 pub use config::{DEFAULT_EXEMPT_PATHS, DrainConfig, DrainMode};
-pub use handle::{Drain, InFlight};
+pub use guard::InFlight;
+pub use handle::Drain;
 pub use layer::{DrainLayer, DrainService, ResponseFuture};
 pub use probe::{Liveness, Readiness};
 pub use signal::{Signal, SignalHandler};

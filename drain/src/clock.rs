@@ -1,0 +1,77 @@
+//! The clock that moves a drain from Draining to Closing to Closed.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::SeqCst;
+
+use crate::handle::{Drain, Inner, millis};
+use crate::state::{DrainOutcome, DrainState};
+
+/// Starts the clock on the current Tokio runtime, or on a thread of its own
+/// when there is none (a drain begun from a plain thread must still advance).
+pub(crate) fn spawn(inner: Arc<Inner>) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(run_clock(inner));
+        }
+        Err(_) => {
+            let spawned = std::thread::Builder::new()
+                .name("cofferdam-drain".into())
+                .spawn(move || {
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_time()
+                        .build()
+                    {
+                        Ok(rt) => rt.block_on(run_clock(inner)),
+                        Err(error) => {
+                            tracing::error!(%error, "cannot start the drain clock; forcing");
+                            Drain { inner }.force();
+                        }
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start the drain clock thread");
+            }
+        }
+    }
+}
+
+/// Draining → (delay) → Closing → (idle or timeout) → Closed, unless forced.
+async fn run_clock(inner: Arc<Inner>) {
+    let forced = inner.closed.clone();
+    tokio::select! {
+        biased;
+        _ = forced.cancelled() => return,
+        _ = tokio::time::sleep(inner.config.delay()) => {}
+    }
+    if !inner.advance(DrainState::Draining, DrainState::Closing) {
+        return;
+    }
+    inner.closing.cancel();
+    tracing::info!(
+        in_flight = inner.in_flight.load(SeqCst),
+        "drain delay elapsed; the server stops accepting"
+    );
+    tokio::select! {
+        biased;
+        _ = forced.cancelled() => {}
+        _ = inner.wait_idle() => {
+            if inner.close(DrainOutcome::Drained) {
+                tracing::info!(
+                    drain_ms = inner.timeline().duration.map(millis),
+                    rejected = inner.rejected.load(SeqCst),
+                    "drained: no request left in flight"
+                );
+            }
+        }
+        _ = tokio::time::sleep(inner.config.timeout()) => {
+            let in_flight = inner.in_flight.load(SeqCst);
+            if inner.close(DrainOutcome::TimedOut { in_flight }) {
+                tracing::warn!(
+                    in_flight,
+                    drain_ms = inner.timeline().duration.map(millis),
+                    "drain timeout passed; ending the remaining responses"
+                );
+            }
+        }
+    }
+}
