@@ -2,19 +2,21 @@
 //! under several dialects when the backend is not known.
 
 use sqlparser::ast::Statement;
-use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::dialect::{GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
 
 use crate::split::{Piece, split};
 use crate::{Classification, Dialect, Finding, Risk, leading, sql};
 
-/// PostgreSQL first: it is the most common backend and its first successful parse gives the
-/// statement count. The order does not change which findings are reported.
+/// PostgreSQL first, as the most common backend: findings are listed in the order of the first
+/// dialect that parses the text. The order does not change which findings are reported.
 const ANY_ORDER: [Dialect; 3] = [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite];
 
 static POSTGRES: PostgreSqlDialect = PostgreSqlDialect {};
 static MYSQL: MySqlDialect = MySqlDialect {};
 static SQLITE: SQLiteDialect = SQLiteDialect {};
+static GENERIC: GenericDialect = GenericDialect {};
 
 pub(crate) fn parser_dialect(dialect: Dialect) -> &'static dyn sqlparser::dialect::Dialect {
     match dialect {
@@ -49,12 +51,11 @@ pub(crate) fn one_dialect(text: &str, dialect: Dialect) -> Classification {
     let mut findings = Vec::new();
     for piece in &pieces {
         // From the tokens already made: the text is not tokenized a second time.
-        let parsed = Parser::new(parser_dialect(dialect))
-            .with_tokens(piece.tokens.clone())
-            .parse_statements();
+        let parsed = parse_tokens(&piece.tokens, parser_dialect(dialect))
+            .or_else(|| parse_tokens(&piece.tokens, &GENERIC));
         match parsed {
-            Ok(statements) => findings.extend(findings_of(&statements)),
-            Err(_) => findings.extend(leading::findings(piece)),
+            Some(statements) => findings.extend(findings_of(&statements)),
+            None => findings.extend(leading::findings(piece)),
         }
     }
     Classification {
@@ -94,13 +95,30 @@ pub(crate) fn any_dialect(text: &str) -> Classification {
 
 /// One statement under every dialect that parses it, or by its leading tokens if none does.
 fn piece_any_dialect(piece: &Piece<'_>) -> Vec<Finding> {
-    match parse_any(piece.text) {
-        Some((_, findings)) => findings,
+    if let Some((_, findings)) = parse_any(piece.text) {
+        return findings;
+    }
+    match parse_tokens(&piece.tokens, &GENERIC) {
+        Some(statements) => findings_of(&statements),
         None => leading::findings(piece),
     }
 }
 
-/// Statement count under the first dialect that parses `text`, and the findings of all that do.
+/// Parses tokens made by a dialect's tokenizer with `grammar`. Statements a backend's grammar
+/// rejects are tried with sqlparser's generic grammar, which knows more syntax (MariaDB's
+/// `ADD COLUMN IF NOT EXISTS`, which sea-query renders for MySQL); keeping the backend's tokens
+/// keeps its reading of strings, quotes and comments.
+fn parse_tokens(
+    tokens: &[Token],
+    grammar: &dyn sqlparser::dialect::Dialect,
+) -> Option<Vec<Statement>> {
+    Parser::new(grammar)
+        .with_tokens(tokens.to_vec())
+        .parse_statements()
+        .ok()
+}
+
+/// The largest statement count and the merged findings of the dialects that parse `text`.
 fn parse_any(text: &str) -> Option<(usize, Vec<Finding>)> {
     let mut result: Option<(usize, Vec<Finding>)> = None;
     for dialect in ANY_ORDER {
@@ -110,7 +128,10 @@ fn parse_any(text: &str) -> Option<(usize, Vec<Finding>)> {
         let findings = findings_of(&statements);
         match &mut result {
             None => result = Some((statements.len(), findings)),
-            Some((_, merged)) => merge_max(merged, findings),
+            Some((count, merged)) => {
+                *count = (*count).max(statements.len());
+                merge_max(merged, findings);
+            }
         }
     }
     result

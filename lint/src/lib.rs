@@ -31,9 +31,16 @@
 //! - `UPDATE` without `WHERE` is safe: backfills are normal in migrations.
 //! - Cascades are not followed: `DROP TABLE a CASCADE` reports `a` only.
 //! - The parser is [`sqlparser`] 0.63. When it rejects a text, the text is split on top-level
-//!   `;` with its tokenizer and each statement is classified alone; a statement it still
-//!   rejects is destructive if it starts with `DROP`, `TRUNCATE` or `ALTER TABLE ... DROP`, and
+//!   `;` with the dialect's tokenizer and each statement is classified alone, first with the
+//!   dialect's grammar, then with sqlparser's generic grammar over the same tokens (it knows
+//!   MariaDB's `ADD COLUMN IF NOT EXISTS`, which sea-query renders for MySQL). A statement both
+//!   reject is destructive if it starts with `DROP`, `TRUNCATE` or `ALTER TABLE ... DROP`, and
 //!   [`Risk::Unknown`] otherwise.
+//! - Known gaps of sqlparser 0.63, all reported as [`Risk::Unknown`] or named by their leading
+//!   tokens: `DROP INDEX CONCURRENTLY`, `DO $$ ... $$`, `REINDEX`, `ALTER TABLE ... DETACH
+//!   PARTITION ... CONCURRENTLY`, SQLite `PRAGMA name = <keyword>` (`= OFF`, `= WAL`; write
+//!   `= 0` or `= 'WAL'`), and sea-query's SQLite rendering of `decimal_len(p, s)` as
+//!   `real(p, s)`.
 #![forbid(unsafe_code)]
 
 mod builder;
@@ -148,8 +155,9 @@ pub fn classify_sql(sql: &str, dialect: Dialect) -> Classification {
 /// Every dialect that parses the text is asked, not only the first: the same text can mean
 /// different things (`'a\'; DROP TABLE t; -- '` is one string in MySQL, a `DROP TABLE` in
 /// PostgreSQL). Findings are merged: each appears as many times as the dialect that reports it
-/// most often. `statements` comes from the first dialect, in the order PostgreSQL, MySQL,
-/// SQLite, that parses the text.
+/// most often, in the order of the first dialect (PostgreSQL, MySQL, SQLite) that parses the
+/// text. `statements` is the largest count among the dialects that parse it (MySQL runs
+/// `/*! ... */` comments as SQL, PostgreSQL and SQLite do not).
 pub fn classify_sql_any_dialect(sql: &str) -> Classification {
     classify::any_dialect(sql)
 }
