@@ -1,7 +1,7 @@
 //! Names what an unparseable statement destroys from its leading tokens.
 //!
-//! sqlparser 0.63 rejects some real destructive SQL (`DROP INDEX CONCURRENTLY`, PostgreSQL
-//! `TRUNCATE ... RESTART IDENTITY` forms, newer `ALTER TABLE` actions). Telling the user
+//! sqlparser 0.63 rejects some real destructive SQL (`DROP INDEX CONCURRENTLY`, `ALTER COLUMN
+//! ... DROP IDENTITY`, `TRUNCATE ... CASCADE` outside the PostgreSQL dialect). Telling the user
 //! "DROP INDEX idx" is more useful than "unparseable SQL", and it is still refused unless
 //! declared. Anything this module does not recognise stays [`Risk::Unknown`](crate::Risk).
 
@@ -133,10 +133,17 @@ fn alter_drop(a: &mut Cursor<'_>, table: &str) -> Vec<Finding> {
         ("DROP CHECK", in_table(a.names()))
     } else if a.eat("PARTITION") {
         ("DROP PARTITION", in_table(a.names()))
-    } else {
+    } else if a.is_column_drop() {
         // `DROP [COLUMN]` without the keyword: PostgreSQL and MySQL allow it.
         a.skip_modifiers(&[]);
         ("DROP COLUMN", in_table(a.names()))
+    } else {
+        // Something else (`DROP ROW ACCESS POLICY p`): name its first word, on the table.
+        let kind = a.keyword().unwrap_or_default();
+        return vec![Finding::destructive(
+            format!("DROP {kind}").trim_end().to_owned(),
+            Some(table.to_owned()),
+        )];
     };
     if objects.is_empty() {
         vec![Finding::destructive(operation, Some(table.to_owned()))]
@@ -220,6 +227,22 @@ impl<'t> Cursor<'t> {
                 return;
             }
         }
+    }
+
+    /// Whether the rest is `[IF EXISTS] name [CASCADE | RESTRICT]`, a column without `COLUMN`.
+    fn is_column_drop(&self) -> bool {
+        let mut probe = Cursor {
+            tokens: self.tokens,
+            pos: self.pos,
+        };
+        probe.skip_modifiers(&[]);
+        if probe.name().is_none() {
+            return false;
+        }
+        if !probe.eat("CASCADE") {
+            probe.eat("RESTRICT");
+        }
+        probe.rest().is_empty()
     }
 
     /// Moves past the next `keyword` at this nesting level; false if there is none.

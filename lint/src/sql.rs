@@ -160,7 +160,18 @@ fn alter_table(alter: &AlterTable, out: &mut Vec<Finding>) {
                 };
                 push(operation, in_table(&alter.name, &column_name.value));
             }
-            _ => {}
+            // A safety net for drops this match does not name (dialect-specific ones, or new
+            // ones in a later sqlparser): the operation's own text says it drops something.
+            other => {
+                let text = other.to_string();
+                if let Some(rest) = text.strip_prefix("DROP ") {
+                    let kind = rest.split_whitespace().next().unwrap_or_default();
+                    push(
+                        &format!("DROP {}", kind.to_ascii_uppercase()),
+                        table.clone(),
+                    );
+                }
+            }
         }
     }
 }

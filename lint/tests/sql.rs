@@ -535,6 +535,24 @@ const UNPARSEABLE: &[Case] = &[
     ("DROP", ALL, Some(1), &["unparseable SQL"]),
     ("TRUNCATE TABLE t (", ALL, Some(1), &["TRUNCATE t"]),
     (
+        "ALTER TABLE t DROP CHECK chk",
+        MY,
+        Some(1),
+        &["DROP CHECK t.chk"],
+    ),
+    (
+        "ALTER TABLE t ALTER COLUMN c DROP IDENTITY",
+        PG,
+        Some(1),
+        &["DROP IDENTITY t.c"],
+    ),
+    (
+        "ALTER TABLE t DROP ROW ACCESS POLICY p",
+        ALL,
+        Some(1),
+        &["DROP ROW t"],
+    ),
+    (
         "ALTER TABLE t DROP COLUMN a, DETACH PARTITION p CONCURRENTLY",
         PG,
         Some(1),
