@@ -62,6 +62,15 @@ struct Seen {
     second: OnceLock<Signal>,
 }
 
+/// Two handlers are equal when they are the same installation.
+impl PartialEq for SignalHandler {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.seen, &other.seen)
+    }
+}
+
+impl Eq for SignalHandler {}
+
 impl SignalHandler {
     /// How many `SIGTERM`/`SIGINT` have arrived since installation.
     pub fn received(&self) -> usize {

@@ -1,0 +1,94 @@
+//! The layer under plain hyper 1 and hyper-util, without axum: the accept
+//! loop stops on the drain's signal and hyper-util's `GracefulShutdown`
+//! closes the connections.
+
+mod common;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::{ServiceBuilder, service_fn};
+
+use cofferdam_drain::{Drain, DrainConfig, DrainOutcome};
+use common::{Gate, PATIENCE, get, until, until_refused};
+
+#[tokio::test]
+async fn hyper_util_server_drains_an_in_flight_request() {
+    let drain = Drain::new(
+        DrainConfig::new()
+            .drain_delay(Duration::from_millis(100))
+            .drain_timeout(PATIENCE),
+    );
+    let gate = Gate::default();
+    let handler_gate = gate.clone();
+    let service = TowerToHyperService::new(ServiceBuilder::new().layer(drain.layer()).service(
+        service_fn(move |req: Request<Incoming>| {
+            let gate = handler_gate.clone();
+            async move {
+                if req.uri().path() == "/held" {
+                    gate.pass().await;
+                }
+                Ok::<_, Infallible>(Response::new("done".to_owned()))
+            }
+        }),
+    ));
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = {
+        let drain = drain.clone();
+        tokio::spawn(async move {
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let graceful = GracefulShutdown::new();
+            let stop = drain.shutdown_signal();
+            tokio::pin!(stop);
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let (io, _) = accepted.unwrap();
+                        let conn = builder.serve_connection(TokioIo::new(io), service.clone());
+                        tokio::spawn(graceful.watch(conn.into_owned()));
+                    }
+                    () = &mut stop => break,
+                }
+            }
+            drop(listener);
+            tokio::select! {
+                () = graceful.shutdown() => {}
+                () = drain.deadline_token().cancelled_owned() => {}
+            }
+        })
+    };
+
+    let before = get(addr, "/").await;
+    assert_eq!(before.status, StatusCode::OK);
+    assert!(!before.closes());
+
+    let held = tokio::spawn(get(addr, "/held"));
+    until("the request to be in flight", || drain.in_flight() == 1).await;
+    drain.begin_drain();
+    let during = get(addr, "/").await;
+    assert_eq!(during.status, StatusCode::OK);
+    assert!(during.closes());
+
+    drain.shutdown_signal().await;
+    until_refused(addr).await;
+    gate.open();
+    let answer = held.await.unwrap();
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.closes());
+
+    tokio::time::timeout(PATIENCE, server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(drain.wait_drained(PATIENCE).await, Ok(()));
+    assert_eq!(drain.outcome(), Some(DrainOutcome::Drained));
+}
