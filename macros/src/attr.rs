@@ -1,0 +1,145 @@
+//! Parsing `#[migration(...)]` and `#[destructive(...)]` arguments.
+
+use crate::ctxt::Ctxt;
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprArray, ExprLit, ExprPath, Lit, LitBool, LitStr, Meta, Path, Token};
+
+/// The arguments of `#[migration]`.
+#[derive(Default)]
+pub(crate) struct MigrationArgs {
+    pub after: Vec<Path>,
+    pub id: Option<LitStr>,
+    pub down: Option<Path>,
+    pub transaction: Option<LitBool>,
+    pub set: Option<LitStr>,
+}
+
+const MIGRATION_KEYS: &str = "`after`, `id`, `down`, `transaction`, `set`";
+
+pub(crate) fn migration_args(cx: &Ctxt, tokens: TokenStream) -> MigrationArgs {
+    let mut args = MigrationArgs::default();
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens) {
+        Ok(metas) => metas,
+        Err(error) => {
+            cx.error(error);
+            return args;
+        }
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for meta in metas {
+        let Some(key) = meta.path().get_ident().map(ToString::to_string) else {
+            cx.error_at(
+                meta.path(),
+                format!("unknown argument in #[migration]; expected one of {MIGRATION_KEYS}"),
+            );
+            continue;
+        };
+        if seen.contains(&key) {
+            cx.error_at(meta.path(), format!("duplicate argument `{key}` in #[migration]; give it once (several parents: `after = [a, b]`)"));
+            continue;
+        }
+        seen.push(key.clone());
+        let Meta::NameValue(nv) = &meta else {
+            cx.error_at(
+                &meta,
+                format!("#[migration] argument `{key}` needs a value: `{key} = ...`"),
+            );
+            continue;
+        };
+        match key.as_str() {
+            "after" => match &nv.value {
+                Expr::Path(ExprPath { path, .. }) => args.after.push(path.clone()),
+                Expr::Array(ExprArray { elems, .. }) => {
+                    for elem in elems {
+                        match elem {
+                            Expr::Path(ExprPath { path, .. }) => args.after.push(path.clone()),
+                            other => cx.error_at(other, "`after` takes paths to #[migration] functions, like `after = [create_users, create_posts]`"),
+                        }
+                    }
+                    if elems.is_empty() {
+                        cx.error_at(&nv.value, "`after = []` names no parent; leave `after` out for a root revision");
+                    }
+                }
+                other => cx.error_at(other, "`after` takes a path to a #[migration] function, like `after = create_users`, not a string"),
+            },
+            "id" => args.id = string(cx, &key, &nv.value),
+            "set" => args.set = string(cx, &key, &nv.value),
+            "down" => match &nv.value {
+                Expr::Path(ExprPath { path, .. }) => args.down = Some(path.clone()),
+                other => cx.error_at(other, "`down` takes a path to an async fn, like `down = drop_users`"),
+            },
+            "transaction" => match &nv.value {
+                Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => args.transaction = Some(b.clone()),
+                other => cx.error_at(other, "`transaction` takes `true` or `false`"),
+            },
+            _ => cx.error_at(meta.path(), format!("unknown argument `{key}` in #[migration]; expected one of {MIGRATION_KEYS}")),
+        }
+    }
+    if let Some(id) = &args.id
+        && id.value().trim().is_empty()
+    {
+        cx.error_at(id, "`id` must not be empty");
+    }
+    args
+}
+
+fn string(cx: &Ctxt, key: &str, value: &Expr) -> Option<LitStr> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.clone()),
+        other => {
+            cx.error_at(
+                other,
+                format!("`{key}` takes a string literal, like `{key} = \"...\"`"),
+            );
+            None
+        }
+    }
+}
+
+/// The arguments of `#[destructive]`.
+pub(crate) struct DestructiveArgs {
+    /// The span of the whole attribute, for errors about it.
+    pub span: Span,
+    pub reviewed: bool,
+    pub reason: Option<LitStr>,
+}
+
+pub(crate) fn destructive_args(cx: &Ctxt, span: Span, tokens: TokenStream) -> DestructiveArgs {
+    let mut args = DestructiveArgs {
+        span,
+        reviewed: false,
+        reason: None,
+    };
+    let parser = |input: ParseStream<'_>| Punctuated::<Meta, Token![,]>::parse_terminated(input);
+    let metas = match parser.parse2(tokens) {
+        Ok(metas) => metas,
+        Err(error) => {
+            cx.error(error);
+            return args;
+        }
+    };
+    for meta in metas {
+        match &meta {
+            Meta::Path(path) if path.is_ident("reviewed") => args.reviewed = true,
+            Meta::NameValue(nv) if nv.path.is_ident("reason") => match &nv.value {
+                Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) if !s.value().trim().is_empty() => args.reason = Some(s.clone()),
+                other => cx.error_at(other, "`reason` takes a non-empty string: what was checked, and where the backup is"),
+            },
+            other => cx.error_at(
+                other,
+                "unknown argument in #[destructive]; write #[destructive(reviewed)] or #[destructive(reviewed, reason = \"...\")]",
+            ),
+        }
+    }
+    if !args.reviewed {
+        cx.error(syn::Error::new(
+            span,
+            "#[destructive] needs `reviewed`: write #[destructive(reviewed, reason = \"...\")] after checking the destructive operations",
+        ));
+    }
+    args
+}

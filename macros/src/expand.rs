@@ -1,0 +1,237 @@
+//! Emitting the registration of a revision.
+
+use crate::attr::{self, DestructiveArgs};
+use crate::ctxt::Ctxt;
+use crate::scan::{self, Scan};
+use crate::{checksum, valid};
+use cofferdam_lint::Risk;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Attribute, ItemFn};
+
+pub(crate) fn migration(args: TokenStream, item: TokenStream) -> TokenStream {
+    let cx = Ctxt::default();
+    let mut function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let error = syn::Error::new(
+                Span::call_site(),
+                "#[migration] goes on an `async fn name(m: &mut Migration<'_>) -> Result<()>`",
+            );
+            let error = error.to_compile_error();
+            return quote!(#error #item);
+        }
+    };
+    let args = attr::migration_args(&cx, args);
+    let review = take_destructive(&cx, &mut function.attrs);
+    valid::check_signature(&cx, &function);
+    let scan = scan::scan(&function.block);
+    check_review(&cx, &function, review.as_ref(), &scan);
+
+    let marker = marker(&function, &args);
+    match cx.finish() {
+        // Keep the function and its marker so one mistake does not cascade
+        // into errors at every `after = ...` that names it.
+        Some(error) => {
+            let error = error.to_compile_error();
+            quote!(#function #marker #error)
+        }
+        None => {
+            let registration = registration(&function, &args, review.as_ref(), &scan);
+            quote!(#function #marker #registration)
+        }
+    }
+}
+
+/// `#[destructive]` placed above `#[migration]`: hand it to `#[migration]`,
+/// which reads it; anywhere else it is a mistake.
+pub(crate) fn destructive(args: TokenStream, item: TokenStream) -> TokenStream {
+    let Ok(mut function) = syn::parse2::<ItemFn>(item.clone()) else {
+        let error = syn::Error::new(
+            Span::call_site(),
+            "#[destructive] goes on a #[migration] async fn",
+        );
+        let error = error.to_compile_error();
+        return quote!(#error #item);
+    };
+    let has_migration = function.attrs.iter().any(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "migration")
+    });
+    if !has_migration {
+        let error = syn::Error::new(
+            Span::call_site(),
+            "#[destructive] only works together with #[migration] on the same function; add #[migration] or remove #[destructive]",
+        );
+        let error = error.to_compile_error();
+        return quote!(#error #function);
+    }
+    function
+        .attrs
+        .push(syn::parse_quote!(#[destructive(#args)]));
+    function.into_token_stream()
+}
+
+/// Removes `#[destructive(...)]` attributes from the function and parses them.
+fn take_destructive(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> Option<DestructiveArgs> {
+    let mut review: Option<DestructiveArgs> = None;
+    let mut kept = Vec::with_capacity(attrs.len());
+    for attribute in attrs.drain(..) {
+        if !attribute
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "destructive")
+        {
+            kept.push(attribute);
+            continue;
+        }
+        let tokens = match &attribute.meta {
+            syn::Meta::List(list) => list.tokens.clone(),
+            _ => TokenStream::new(),
+        };
+        let parsed = attr::destructive_args(cx, attribute.span(), tokens);
+        if review.is_some() {
+            cx.error_at(
+                &attribute,
+                "duplicate #[destructive] attribute; give it once",
+            );
+        } else {
+            review = Some(parsed);
+        }
+    }
+    *attrs = kept;
+    review
+}
+
+fn check_review(cx: &Ctxt, function: &ItemFn, review: Option<&DestructiveArgs>, scan: &Scan) {
+    let name = &function.sig.ident;
+    match review {
+        None => {
+            for found in &scan.found {
+                let what = match found.risk {
+                    Risk::Destructive => format!("`{}` destroys data", found.operation),
+                    Risk::Unknown => {
+                        "this SQL could not be parsed, so it may destroy data".to_owned()
+                    }
+                };
+                cx.error(syn::Error::new(
+                    found.span,
+                    format!(
+                        "{what}, but #[migration] `{name}` is not marked reviewed\n\
+                         help: make the migration non-destructive, or after a review and a backup add \
+                         #[destructive(reviewed, reason = \"...\")] to `{name}`"
+                    ),
+                ));
+            }
+        }
+        Some(review) if scan.found.is_empty() && !scan.dynamic => cx.error(syn::Error::new(
+            review.span,
+            format!(
+                "#[destructive(reviewed)] on `{name}`, but nothing destructive was found in it; \
+                 remove the attribute (a review marker must not be copied blindly)"
+            ),
+        )),
+        Some(_) => {}
+    }
+}
+
+/// The type-namespace twin of the function that `after = path` resolves to.
+fn marker(function: &ItemFn, args: &attr::MigrationArgs) -> TokenStream {
+    let ident = &function.sig.ident;
+    let vis = &function.vis;
+    let id = revision_id(function, args);
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #ident {}
+        impl ::cofferdam::__private::RevisionRef for #ident {
+            const ID: &'static str = #id;
+        }
+    }
+}
+
+fn revision_id(function: &ItemFn, args: &attr::MigrationArgs) -> String {
+    args.id
+        .as_ref()
+        .map_or_else(|| function.sig.ident.to_string(), syn::LitStr::value)
+}
+
+fn registration(
+    function: &ItemFn,
+    args: &attr::MigrationArgs,
+    review: Option<&DestructiveArgs>,
+    scan: &Scan,
+) -> TokenStream {
+    let ident = &function.sig.ident;
+    let id = revision_id(function, args);
+    let set = match &args.set {
+        Some(set) => quote!(#set),
+        None => quote!(::core::env!("CARGO_CRATE_NAME")),
+    };
+    let parents = args.after.iter().map(
+        |path| quote_spanned!(path.span()=> <#path as ::cofferdam::__private::RevisionRef>::ID),
+    );
+    let checksum = checksum::of({
+        let sig = &function.sig;
+        let block = &function.block;
+        quote!(#sig #block)
+    });
+    let output_span = function.sig.output.span();
+    let up = quote_spanned! {output_span=>
+        fn __cofferdam_up<'a, 'c>(m: &'a mut ::cofferdam::Migration<'c>) -> ::cofferdam::__private::BoxFuture<'a> {
+            ::cofferdam::__private::Box::pin(#ident(m))
+        }
+    };
+    let (down_fn, down) = match &args.down {
+        Some(path) => (
+            quote_spanned! {path.span()=>
+                fn __cofferdam_down<'a, 'c>(m: &'a mut ::cofferdam::Migration<'c>) -> ::cofferdam::__private::BoxFuture<'a> {
+                    ::cofferdam::__private::Box::pin(#path(m))
+                }
+            },
+            quote!(::core::option::Option::Some(__cofferdam_down)),
+        ),
+        None => (TokenStream::new(), quote!(::core::option::Option::None)),
+    };
+    let transaction = args.transaction.as_ref().is_none_or(syn::LitBool::value);
+    let review = match review {
+        Some(review) => {
+            let reason = match &review.reason {
+                Some(reason) => quote!(::core::option::Option::Some(#reason)),
+                None => quote!(::core::option::Option::None),
+            };
+            let operations = scan.found.iter().map(|found| &found.operation);
+            quote!(::core::option::Option::Some(::cofferdam::__private::Review {
+                reason: #reason,
+                operations: &[#(#operations),*],
+            }))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    quote! {
+        const _: () = {
+            #up
+            #down_fn
+            ::cofferdam::__private::inventory::submit! {
+                ::cofferdam::__private::Revision {
+                    id: #id,
+                    set: #set,
+                    parents: &[#(#parents),*],
+                    checksum: #checksum,
+                    up: __cofferdam_up,
+                    down: #down,
+                    transaction: #transaction,
+                    review: #review,
+                    function: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+                    file: ::core::file!(),
+                    line: #line,
+                }
+            }
+        };
+    }
+}
