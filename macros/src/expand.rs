@@ -80,11 +80,11 @@ fn take_destructive(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> Option<Destructive
     let mut review: Option<DestructiveArgs> = None;
     let mut kept = Vec::with_capacity(attrs.len());
     for attribute in attrs.drain(..) {
-        if !attribute
+        if attribute
             .path()
             .segments
             .last()
-            .is_some_and(|s| s.ident == "destructive")
+            .is_none_or(|s| s.ident != "destructive")
         {
             kept.push(attribute);
             continue;

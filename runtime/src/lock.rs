@@ -100,10 +100,10 @@ impl Lock {
     /// Gives the lock back. Errors are ignored: the server frees a session
     /// lock when the connection closes, which the caller does next on error.
     pub(crate) async fn release(self, conn: &mut Conn) {
-        if let Lock::Session { release_sql } = self {
-            if let Err(error) = conn.fetch_text(&release_sql).await {
-                tracing::warn!(%error, "could not release the migration lock; it is freed when the connection closes");
-            }
+        if let Lock::Session { release_sql } = self
+            && let Err(error) = conn.fetch_text(&release_sql).await
+        {
+            tracing::warn!(%error, "could not release the migration lock; it is freed when the connection closes");
         }
     }
 }
