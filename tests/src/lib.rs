@@ -31,8 +31,13 @@ impl Backend {
     pub fn server_url(self) -> Option<String> {
         match self {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(std::env::var("COFFERDAM_TEST_POSTGRES").unwrap_or_else(|_| POSTGRES_DEFAULT.into())),
-            Backend::MySql => Some(std::env::var("COFFERDAM_TEST_MYSQL").unwrap_or_else(|_| MYSQL_DEFAULT.into())),
+            Backend::Postgres => Some(
+                std::env::var("COFFERDAM_TEST_POSTGRES")
+                    .unwrap_or_else(|_| POSTGRES_DEFAULT.into()),
+            ),
+            Backend::MySql => {
+                Some(std::env::var("COFFERDAM_TEST_MYSQL").unwrap_or_else(|_| MYSQL_DEFAULT.into()))
+            }
         }
     }
 
@@ -59,8 +64,16 @@ pub struct TestDb {
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn unique_name() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("cfdm_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos % 100_000)
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "cfdm_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos % 100_000
+    )
 }
 
 /// Whether every backend must be reachable (in CI).
@@ -89,7 +102,11 @@ pub async fn fresh_database(backend: Backend) -> Option<TestDb> {
             std::fs::create_dir_all(&dir).expect("create a temporary directory");
             let path = dir.join("test.db");
             let url = format!("sqlite://{}?mode=rwc", path.display());
-            Some(TestDb { url, backend, name: path.display().to_string() })
+            Some(TestDb {
+                url,
+                backend,
+                name: path.display().to_string(),
+            })
         }
         Backend::Postgres | Backend::MySql => {
             let server = backend.server_url().expect("server backends have a URL");
@@ -115,12 +132,16 @@ async fn create_database(backend: Backend, server: &str, name: &str) -> Result<S
         match backend {
             Backend::Postgres => {
                 let mut conn = sqlx::PgConnection::connect(server).await?;
-                sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
+                sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await?;
                 conn.close().await
             }
             Backend::MySql => {
                 let mut conn = sqlx::MySqlConnection::connect(server).await?;
-                sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
+                sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await?;
                 conn.close().await
             }
             Backend::Sqlite => unreachable!(),
@@ -139,11 +160,20 @@ impl TestDb {
     pub async fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         macro_rules! rows {
             ($conn:ty) => {{
-                let mut conn = <$conn>::connect(&self.url).await.expect("connect to the test database");
-                let rows = sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).fetch_all(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let mut conn = <$conn>::connect(&self.url)
+                    .await
+                    .expect("connect to the test database");
+                let rows = sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
                 let out = rows
                     .iter()
-                    .map(|row| (0..row.len()).map(|i| row.try_get_unchecked::<Option<String>, _>(i).expect("text")).collect())
+                    .map(|row| {
+                        (0..row.len())
+                            .map(|i| row.try_get_unchecked::<Option<String>, _>(i).expect("text"))
+                            .collect()
+                    })
                     .collect();
                 let _ = conn.close().await;
                 out
@@ -164,11 +194,22 @@ impl TestDb {
     /// The user tables in the catalog, sorted.
     pub async fn tables(&self) -> Vec<String> {
         let sql = match self.backend {
-            Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-            Backend::Postgres => "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name",
-            Backend::MySql => "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name",
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            }
+            Backend::Postgres => {
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name"
+            }
+            Backend::MySql => {
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name"
+            }
         };
-        let mut tables: Vec<String> = self.query(sql).await.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect();
+        let mut tables: Vec<String> = self
+            .query(sql)
+            .await
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+            .collect();
         tables.sort();
         tables
     }
@@ -177,10 +218,19 @@ impl TestDb {
     pub async fn columns(&self, table: &str) -> Vec<String> {
         let sql = match self.backend {
             Backend::Sqlite => format!("SELECT name FROM pragma_table_info('{table}')"),
-            Backend::Postgres => format!("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}'"),
-            Backend::MySql => format!("SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = '{table}'"),
+            Backend::Postgres => format!(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}'"
+            ),
+            Backend::MySql => format!(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = '{table}'"
+            ),
         };
-        let mut columns: Vec<String> = self.query(&sql).await.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect();
+        let mut columns: Vec<String> = self
+            .query(&sql)
+            .await
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+            .collect();
         columns.sort();
         columns
     }
@@ -193,7 +243,12 @@ impl TestDb {
         self.query(&format!("SELECT id, state FROM {table} ORDER BY seq"))
             .await
             .into_iter()
-            .map(|row| (row[0].clone().unwrap_or_default(), row[1].clone().unwrap_or_default()))
+            .map(|row| {
+                (
+                    row[0].clone().unwrap_or_default(),
+                    row[1].clone().unwrap_or_default(),
+                )
+            })
             .collect()
     }
 }

@@ -5,7 +5,12 @@ use cofferdam::{Down, Migrator, Report};
 use cofferdam_tests::{TestDb, backend_tests};
 
 const HISTORY: &str = "cofferdam_history";
-const REVISIONS: [&str; 4] = ["create_articles", "add_slug", "create_authors", "link_authors"];
+const REVISIONS: [&str; 4] = [
+    "create_articles",
+    "add_slug",
+    "create_authors",
+    "link_authors",
+];
 
 fn migrator() -> Migrator {
     example_migrations::migrator()
@@ -17,12 +22,22 @@ fn ids(report: &Report) -> Vec<&str> {
 
 async fn from_empty_to_head(db: TestDb) {
     let report = migrator().up(&db.url).await.expect("up succeeds");
-    assert_eq!(ids(&report), REVISIONS, "applied in topological order, ties by id");
+    assert_eq!(
+        ids(&report),
+        REVISIONS,
+        "applied in topological order, ties by id"
+    );
 
     assert_eq!(db.tables().await, ["articles", "authors", HISTORY]);
-    assert_eq!(db.columns("articles").await, ["author_id", "body", "id", "slug", "title"]);
+    assert_eq!(
+        db.columns("articles").await,
+        ["author_id", "body", "id", "slug", "title"]
+    );
     let history = db.history(HISTORY).await;
-    let expected: Vec<(String, String)> = REVISIONS.iter().map(|id| ((*id).to_owned(), "applied".to_owned())).collect();
+    let expected: Vec<(String, String)> = REVISIONS
+        .iter()
+        .map(|id| ((*id).to_owned(), "applied".to_owned()))
+        .collect();
     assert_eq!(history, expected);
 
     // The merge revision records both parents; every row has who and when.
@@ -33,14 +48,19 @@ async fn from_empty_to_head(db: TestDb) {
     assert_eq!(rows[0][3].as_deref().map(str::len), Some(64));
 
     let again = migrator().up(&db.url).await.expect("second up succeeds");
-    assert!(again.revisions.is_empty(), "nothing applied twice: {:?}", ids(&again));
+    assert!(
+        again.revisions.is_empty(),
+        "nothing applied twice: {:?}",
+        ids(&again)
+    );
     assert_eq!(db.history(HISTORY).await, expected);
     assert!(migrator().status(&db.url).await.unwrap().is_up_to_date());
 }
 
 async fn data_migration_fills_rows(db: TestDb) {
     migrator().up_to(&db.url, "create_articles").await.unwrap();
-    db.execute("INSERT INTO articles (id, title, body) VALUES (1, 'Hello World', 'x')").await;
+    db.execute("INSERT INTO articles (id, title, body) VALUES (1, 'Hello World', 'x')")
+        .await;
     migrator().up(&db.url).await.unwrap();
     let slug = db.query("SELECT slug FROM articles WHERE id = 1").await;
     assert_eq!(slug[0][0].as_deref(), Some("hello-world"));
@@ -50,18 +70,29 @@ async fn eight_runners_at_once(db: TestDb) {
     let runners: Vec<_> = (0..8)
         .map(|_| {
             let url = db.url.clone();
-            tokio::spawn(async move { migrator().lock_timeout(std::time::Duration::from_secs(60)).up(&url).await })
+            tokio::spawn(async move {
+                migrator()
+                    .lock_timeout(std::time::Duration::from_secs(60))
+                    .up(&url)
+                    .await
+            })
         })
         .collect();
     let mut applied = Vec::new();
     for runner in runners {
-        let report = runner.await.expect("runner did not panic").expect("every runner succeeds");
+        let report = runner
+            .await
+            .expect("runner did not panic")
+            .expect("every runner succeeds");
         applied.extend(report.revisions.into_iter().map(|r| r.id));
     }
     applied.sort();
     let mut expected: Vec<String> = REVISIONS.iter().map(|s| (*s).to_owned()).collect();
     expected.sort();
-    assert_eq!(applied, expected, "each revision applied by exactly one runner");
+    assert_eq!(
+        applied, expected,
+        "each revision applied by exactly one runner"
+    );
     assert_eq!(db.history(HISTORY).await.len(), REVISIONS.len());
 }
 
@@ -74,24 +105,50 @@ async fn stairway(db: TestDb) {
     let mut expected_down = REVISIONS.to_vec();
     expected_down.reverse();
     assert_eq!(ids(&reverted), expected_down, "most recent first");
-    assert_eq!(db.tables().await, [HISTORY], "every down step undid its table");
+    assert_eq!(
+        db.tables().await,
+        [HISTORY],
+        "every down step undid its table"
+    );
     assert!(db.history(HISTORY).await.is_empty());
 
     // Each step: up one, down one, up again.
     for revision in REVISIONS {
-        assert_eq!(ids(&migrator().up_to(&db.url, revision).await.unwrap()), [revision]);
-        assert_eq!(ids(&migrator().down(&db.url, Down::Steps(1)).await.unwrap()), [revision]);
-        assert_eq!(ids(&migrator().up_to(&db.url, revision).await.unwrap()), [revision]);
+        assert_eq!(
+            ids(&migrator().up_to(&db.url, revision).await.unwrap()),
+            [revision]
+        );
+        assert_eq!(
+            ids(&migrator().down(&db.url, Down::Steps(1)).await.unwrap()),
+            [revision]
+        );
+        assert_eq!(
+            ids(&migrator().up_to(&db.url, revision).await.unwrap()),
+            [revision]
+        );
     }
     assert_eq!(db.tables().await, at_head);
     assert_eq!(db.columns("articles").await, columns_at_head);
     assert!(migrator().status(&db.url).await.unwrap().is_up_to_date());
 
     // down --to keeps the target and what it builds on.
-    let report = migrator().down(&db.url, Down::To("add_slug".into())).await.unwrap();
+    let report = migrator()
+        .down(&db.url, Down::To("add_slug".into()))
+        .await
+        .unwrap();
     assert_eq!(ids(&report), ["link_authors", "create_authors"]);
-    let kept: Vec<String> = db.history(HISTORY).await.into_iter().map(|(id, _)| id).collect();
+    let kept: Vec<String> = db
+        .history(HISTORY)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(kept, ["create_articles", "add_slug"]);
 }
 
-backend_tests!(from_empty_to_head, data_migration_fills_rows, eight_runners_at_once, stairway);
+backend_tests!(
+    from_empty_to_head,
+    data_migration_fills_rows,
+    eight_runners_at_once,
+    stairway
+);

@@ -11,12 +11,21 @@ async fn edited_revision_is_refused(db: TestDb) {
     let migrator = example_migrations::migrator();
     migrator.up_to(&db.url, "create_articles").await.unwrap();
     // What an edited-and-redeployed revision looks like from the database.
-    db.execute(&format!("UPDATE {HISTORY} SET checksum = 'edited' WHERE id = 'create_articles'")).await;
+    db.execute(&format!(
+        "UPDATE {HISTORY} SET checksum = 'edited' WHERE id = 'create_articles'"
+    ))
+    .await;
     let error = migrator.up(&db.url).await.unwrap_err();
-    assert!(matches!(&error, Error::ChecksumMismatch { revision, .. } if revision == "create_articles"), "{error}");
+    assert!(
+        matches!(&error, Error::ChecksumMismatch { revision, .. } if revision == "create_articles"),
+        "{error}"
+    );
     assert!(report(&error).contains("write a new revision"), "{error}");
     assert_eq!(db.history(HISTORY).await.len(), 1, "nothing else ran");
-    assert_eq!(migrator.status(&db.url).await.unwrap().drifted, ["create_articles"]);
+    assert_eq!(
+        migrator.status(&db.url).await.unwrap().drifted,
+        ["create_articles"]
+    );
 }
 
 async fn unknown_applied_revision_is_refused(db: TestDb) {
@@ -28,10 +37,24 @@ async fn unknown_applied_revision_is_refused(db: TestDb) {
     ))
     .await;
     let error = migrator.up(&db.url).await.unwrap_err();
-    assert!(matches!(&error, Error::UnknownApplied { revisions, .. } if revisions == &["from_a_newer_release"]), "{error}");
-    assert!(error.to_string().contains("deploy a binary that contains them"), "{error}");
+    assert!(
+        matches!(&error, Error::UnknownApplied { revisions, .. } if revisions == &["from_a_newer_release"]),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("deploy a binary that contains them"),
+        "{error}"
+    );
     assert_eq!(db.history(HISTORY).await.len(), 2, "nothing ran");
-    assert_eq!(migrator.status(&db.url).await.unwrap().unknown, ["from_a_newer_release"]);
+    assert_eq!(
+        migrator.status(&db.url).await.unwrap().unknown,
+        ["from_a_newer_release"]
+    );
 }
 
-backend_tests!(edited_revision_is_refused, unknown_applied_revision_is_refused);
+backend_tests!(
+    edited_revision_is_refused,
+    unknown_applied_revision_is_refused
+);
