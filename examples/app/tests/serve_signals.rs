@@ -1,0 +1,275 @@
+//! `example-app serve` as a child process: real signals, real sockets on
+//! 127.0.0.1, and the exit status an orchestrator would see.
+
+use std::net::SocketAddr;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::net::TcpStream;
+use tokio::process::{Child, ChildStdout, Command};
+
+/// Bound on every wait; reaching it is a failure, not slowness.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+struct Server {
+    child: Child,
+    stdout: Lines<BufReader<ChildStdout>>,
+    addr: SocketAddr,
+    _db: TempDb,
+}
+
+/// A SQLite file of the test's own, removed afterwards.
+struct TempDb(std::path::PathBuf);
+
+impl TempDb {
+    fn new() -> Self {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("example-app-{}-{n}.db", std::process::id());
+        Self(std::env::temp_dir().join(name))
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.0.display())
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+impl Server {
+    async fn start(args: &[&str]) -> Self {
+        let db = TempDb::new();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_example-app"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("DATABASE_URL", db.url())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start example-app");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = expect_line(&mut stdout, "listening on ").await;
+        let addr = line["listening on ".len()..].parse().expect("an address");
+        Self {
+            child,
+            stdout,
+            addr,
+            _db: db,
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("still running").to_string();
+        let status = std::process::Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    async fn exit(&mut self) -> ExitStatus {
+        tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("the server did not exit")
+            .unwrap()
+    }
+
+    /// Waits until the drain has begun, as seen from outside.
+    async fn until_not_ready(&self) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while get(self.addr, "/readyz").await.status != StatusCode::SERVICE_UNAVAILABLE {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "readiness never failed"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+async fn expect_line(lines: &mut Lines<BufReader<ChildStdout>>, prefix: &str) -> String {
+    tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+        panic!("stdout ended before a line starting with {prefix:?}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no line starting with {prefix:?}"))
+}
+
+struct Answer {
+    status: StatusCode,
+    closes: bool,
+    retry_after: Option<String>,
+    body: String,
+}
+
+struct Conn(http1::SendRequest<Empty<Bytes>>);
+
+impl Conn {
+    async fn open(addr: SocketAddr) -> Self {
+        let io = TokioIo::new(TcpStream::connect(addr).await.unwrap());
+        let (sender, conn) = http1::handshake(io).await.unwrap();
+        tokio::spawn(conn);
+        Self(sender)
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        self.0.ready().await.unwrap();
+        let request = Request::get(path)
+            .header("host", "test")
+            .body(Empty::new())
+            .unwrap();
+        let response = self.0.send_request(request).await.unwrap();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|v: &hyper::header::HeaderValue| v.to_str().unwrap().to_owned())
+        };
+        let closes = header(hyper::header::CONNECTION).as_deref() == Some("close");
+        let retry_after = header(hyper::header::RETRY_AFTER);
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            closes,
+            retry_after,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+}
+
+async fn get(addr: SocketAddr, path: &str) -> Answer {
+    Conn::open(addr).await.get(path).await
+}
+
+#[tokio::test]
+async fn sigterm_keeps_serving_through_the_delay_then_exits_cleanly() {
+    let mut server = Server::start(&["--drain-delay", "1s", "--drain-timeout", "10s"]).await;
+    let addr = server.addr;
+    let mut keep_alive = Conn::open(addr).await;
+    let before = keep_alive.get("/").await;
+    assert_eq!(before.status, StatusCode::OK);
+    assert!(!before.closes);
+    assert_eq!(get(addr, "/readyz").await.status, StatusCode::OK);
+
+    let slow = tokio::spawn(get(addr, "/slow?ms=1500"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.signal("-TERM");
+    server.until_not_ready().await;
+
+    let during = keep_alive.get("/").await;
+    assert_eq!(
+        during.status,
+        StatusCode::OK,
+        "still serving during the delay"
+    );
+    assert!(during.closes, "keep-alive clients are told to reconnect");
+    assert_eq!(get(addr, "/healthz").await.status, StatusCode::OK);
+
+    let slow = slow.await.unwrap();
+    assert_eq!(
+        slow.status,
+        StatusCode::OK,
+        "the request begun before SIGTERM completed"
+    );
+    assert_eq!(slow.body, "slept 1500 ms\n");
+
+    let report = expect_line(&mut server.stdout, "drain finished:").await;
+    assert!(report.contains("outcome=drained"), "{report}");
+    assert!(report.contains("in_flight=0"), "{report}");
+    let status = server.exit().await;
+    assert!(status.success(), "{status}");
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "nothing listens any more"
+    );
+}
+
+#[tokio::test]
+async fn a_second_signal_forces_the_exit() {
+    let mut server = Server::start(&["--drain-delay", "60s", "--drain-timeout", "60s"]).await;
+    let stuck = tokio::spawn({
+        let addr = server.addr;
+        async move {
+            let mut conn = Conn::open(addr).await;
+            conn.0.ready().await.unwrap();
+            let request = Request::get("/slow?ms=60000")
+                .header("host", "test")
+                .body(Empty::<Bytes>::new())
+                .unwrap();
+            conn.0.send_request(request).await.map(|r| r.status())
+        }
+    });
+    // Give the request time to reach the server; the assertion at the end
+    // would also accept a refused connection, this makes it the real case.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.signal("-TERM");
+    // Signals sent back to back may merge into one; wait for the first.
+    server.until_not_ready().await;
+    server.signal("-INT");
+
+    let report = expect_line(&mut server.stdout, "drain finished:").await;
+    assert!(report.contains("outcome=forced"), "{report}");
+    let status = server.exit().await;
+    assert_eq!(status.code(), Some(130), "128 + SIGINT: {status}");
+    assert!(
+        stuck.await.unwrap().is_err(),
+        "the 60 s request was cut, as a forced exit must"
+    );
+}
+
+#[tokio::test]
+async fn reject_new_mode_answers_503_with_retry_after() {
+    let mut server = Server::start(&["--drain-delay", "1s", "--reject-new"]).await;
+    assert_eq!(get(server.addr, "/").await.status, StatusCode::OK);
+    server.signal("-TERM");
+    server.until_not_ready().await;
+    let rejected = get(server.addr, "/").await;
+    assert_eq!(rejected.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(rejected.retry_after.as_deref(), Some("1"));
+    assert!(rejected.closes);
+    let report = expect_line(&mut server.stdout, "drain finished:").await;
+    assert!(report.contains("rejected=1"), "{report}");
+    assert!(server.exit().await.success());
+}
+
+#[tokio::test]
+async fn articles_without_the_table_answer_503_with_a_json_error() {
+    let mut server = Server::start(&[]).await;
+    let missing = get(server.addr, "/articles").await;
+    assert_eq!(missing.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(missing.body.contains("\"error\""), "{}", missing.body);
+    assert!(missing.body.contains("migrate up"), "{}", missing.body);
+    server.signal("-TERM");
+    server.exit().await;
+}
+
+#[tokio::test]
+async fn serve_with_migrate_applies_them_first() {
+    let mut server = Server::start(&["--migrate", "--drain-delay", "0s"]).await;
+    let articles = get(server.addr, "/articles").await;
+    assert_eq!(articles.status, StatusCode::OK, "{}", articles.body);
+    assert_eq!(articles.body, "[]");
+    server.signal("-TERM");
+    assert!(server.exit().await.success());
+}
