@@ -3,14 +3,15 @@
 //!
 //! ```not_rust
 //! cargo bench -p cofferdam-drain --bench throughput
-//! cargo bench -p cofferdam-drain --bench throughput -- --seconds 3 --rounds 6 --connections 32
+//! cargo bench -p cofferdam-drain --bench throughput -- --seconds 0.5 --rounds 20 --connections 32
 //! ```
 //!
 //! Both servers run on one Tokio worker thread; the load generator runs on
-//! another (keep-alive HTTP/1 connections on 127.0.0.1). Rounds alternate
-//! the order (bare, layer, layer, bare, ...) so that drift in the machine's
-//! load falls on both sides. The figure reported is the median of the
-//! per-round ratios layer / bare.
+//! another, over keep-alive HTTP/1 connections on 127.0.0.1 opened once for
+//! each server. Each round drives one side, then the other, for a short
+//! slice each, alternating the order (bare-layer, layer-bare, ...), so that
+//! a burst of load from elsewhere on the machine falls on both sides. The
+//! figure reported is the median of the per-round ratios layer / bare.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,8 +37,8 @@ struct Options {
 
 fn options() -> Options {
     let mut o = Options {
-        seconds: 2.0,
-        rounds: 6,
+        seconds: 0.5,
+        rounds: 20,
         connections: 32,
     };
     let args: Vec<String> = std::env::args().collect();
@@ -73,44 +74,58 @@ async fn start(app: Router) -> SocketAddr {
     addr
 }
 
-/// Drives `connections` keep-alive clients against `addr` for `seconds`;
-/// returns requests per second.
-async fn load(addr: SocketAddr, connections: usize, seconds: f64) -> f64 {
-    let done = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut clients = Vec::with_capacity(connections);
+type Sender = http1::SendRequest<Body>;
+
+/// Opens `connections` keep-alive HTTP/1 connections to `addr`.
+async fn connect(addr: SocketAddr, connections: usize) -> Vec<Sender> {
+    let mut senders = Vec::with_capacity(connections);
     for _ in 0..connections {
         let stream = TcpStream::connect(addr).await.unwrap();
         stream.set_nodelay(true).unwrap();
-        let (mut sender, conn) = http1::handshake(TokioIo::new(stream)).await.unwrap();
+        let (sender, conn) = http1::handshake(TokioIo::new(stream)).await.unwrap();
         tokio::spawn(conn);
-        let (done, stop) = (done.clone(), stop.clone());
-        clients.push(tokio::spawn(async move {
-            while !stop.load(Relaxed) {
-                sender.ready().await.unwrap();
-                let request = Request::get("/")
-                    .header("host", "bench")
-                    .body(Body::empty())
-                    .unwrap();
-                let response = sender.send_request(request).await.unwrap();
-                assert!(response.status().is_success());
-                response.into_body().collect().await.unwrap();
-                done.fetch_add(1, Relaxed);
-            }
-        }));
+        senders.push(sender);
     }
-    // Warm-up, then measure.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    senders
+}
+
+/// Drives every connection in a closed loop for `seconds` (after a short
+/// warm-up); returns the connections and the requests per second.
+async fn load(senders: Vec<Sender>, seconds: f64) -> (Vec<Sender>, f64) {
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = senders
+        .into_iter()
+        .map(|mut sender| {
+            let (done, stop) = (done.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(Relaxed) {
+                    sender.ready().await.unwrap();
+                    let request = Request::get("/")
+                        .header("host", "bench")
+                        .body(Body::empty())
+                        .unwrap();
+                    let response = sender.send_request(request).await.unwrap();
+                    assert!(response.status().is_success());
+                    response.into_body().collect().await.unwrap();
+                    done.fetch_add(1, Relaxed);
+                }
+                sender
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
     let start_count = done.load(Relaxed);
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     let count = done.load(Relaxed) - start_count;
     let elapsed = started.elapsed().as_secs_f64();
     stop.store(true, Relaxed);
+    let mut senders = Vec::with_capacity(clients.len());
     for client in clients {
-        client.await.unwrap();
+        senders.push(client.await.unwrap());
     }
-    count as f64 / elapsed
+    (senders, count as f64 / elapsed)
 }
 
 fn main() {
@@ -132,8 +147,14 @@ fn main() {
         .build()
         .unwrap();
 
+    let (mut bare_pool, mut layer_pool) = client.block_on(async {
+        (
+            connect(bare, o.connections).await,
+            connect(layered, o.connections).await,
+        )
+    });
     println!(
-        "drain layer throughput: {} rounds x {} s, {} keep-alive connections, 1 server thread",
+        "drain layer throughput: {} rounds of {} s per side, {} keep-alive connections, 1 server thread",
         o.rounds, o.seconds, o.connections
     );
     println!(
@@ -144,13 +165,15 @@ fn main() {
     let (mut sum_bare, mut sum_layer) = (0.0, 0.0);
     for round in 0..o.rounds {
         let (b, l) = client.block_on(async {
+            let (b, l);
             if round % 2 == 0 {
-                let b = load(bare, o.connections, o.seconds).await;
-                (b, load(layered, o.connections, o.seconds).await)
+                (bare_pool, b) = load(std::mem::take(&mut bare_pool), o.seconds).await;
+                (layer_pool, l) = load(std::mem::take(&mut layer_pool), o.seconds).await;
             } else {
-                let l = load(layered, o.connections, o.seconds).await;
-                (load(bare, o.connections, o.seconds).await, l)
+                (layer_pool, l) = load(std::mem::take(&mut layer_pool), o.seconds).await;
+                (bare_pool, b) = load(std::mem::take(&mut bare_pool), o.seconds).await;
             }
+            (b, l)
         });
         sum_bare += b;
         sum_layer += l;
@@ -176,5 +199,6 @@ fn main() {
         sum_layer / n as f64,
         100.0 * median
     );
+    drop((bare_pool, layer_pool));
     assert_eq!(drain.in_flight(), 0, "every request was released");
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::SeqCst;
+use std::time::Duration;
 
 use crate::handle::{Drain, Inner, millis};
 use crate::state::{DrainOutcome, DrainState};
@@ -59,6 +60,7 @@ async fn run_clock(inner: Arc<Inner>) {
                 tracing::info!(
                     drain_ms = inner.timeline().duration.map(millis),
                     rejected = inner.rejected.load(SeqCst),
+                    force_closed = 0,
                     "drained: no request left in flight"
                 );
             }
@@ -66,12 +68,21 @@ async fn run_clock(inner: Arc<Inner>) {
         _ = tokio::time::sleep(inner.config.timeout()) => {
             let in_flight = inner.in_flight.load(SeqCst);
             if inner.close(DrainOutcome::TimedOut { in_flight }) {
+                // Streaming bodies end as soon as they are polled again; wait
+                // a moment so the summary can count them.
+                let _ = tokio::time::timeout(SETTLE, inner.wait_idle()).await;
                 tracing::warn!(
                     in_flight,
+                    force_closed = inner.force_closed.load(SeqCst),
+                    still_running = inner.in_flight.load(SeqCst),
+                    rejected = inner.rejected.load(SeqCst),
                     drain_ms = inner.timeline().duration.map(millis),
-                    "drain timeout passed; ending the remaining responses"
+                    "drain timeout passed with requests in flight; streaming responses were ended"
                 );
             }
         }
     }
 }
+
+/// How long the summary after a timeout waits for ended bodies to unwind.
+const SETTLE: Duration = Duration::from_millis(100);

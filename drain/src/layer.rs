@@ -86,6 +86,7 @@ where
         if reject {
             drop(guard);
             shared.count_rejected();
+            tracing::debug!(path = req.uri().path(), "request rejected: draining");
             return ResponseFuture::rejected(unavailable(shared.config.retry_after_secs(), http1));
         }
         ResponseFuture::inner(self.inner.call(req), guard, http1)

@@ -3,6 +3,7 @@
 
 mod body;
 mod counting;
+mod observability;
 mod responses;
 mod state_machine;
 
