@@ -5,6 +5,7 @@
 //! revisions: the row is written as `started` first and finished after, so a
 //! failure leaves a visible state that blocks the next run.
 
+use crate::backstop;
 use crate::history::{NewRow, State, Table, now_rfc3339};
 use crate::migration::{Guard, Migration, Session};
 use crate::revision::{MigrationFn, Revision};
@@ -70,6 +71,9 @@ pub(crate) async fn run(
             }
             .to_owned(),
         );
+        if backend == Backend::Postgres && guard == Guard::Enforce {
+            session.queue_internal_many(backstop::arm(revision.id, true), 2);
+        }
         let outcome = call(session, revision, function, guard).await;
         let outcome = match outcome {
             Ok(()) => {
@@ -124,6 +128,10 @@ pub(crate) async fn run(
         ),
     };
     session.queue_internal(start_sql);
+    let armed = backend == Backend::Postgres && guard == Guard::Enforce;
+    if armed {
+        session.queue_internal_many(backstop::arm(revision.id, false), 2);
+    }
     let result = async {
         session.flush().await?;
         call(session, revision, function, guard).await?;
@@ -154,6 +162,12 @@ pub(crate) async fn run(
             Err(error)
         }
     };
+    if armed {
+        session.queue_internal_many(backstop::DISARM.to_owned(), 2);
+        if let Err(error) = session.flush().await {
+            tracing::warn!(%error, "could not disarm the drop backstop; it ends with the connection");
+        }
+    }
     session.pipeline = pipeline;
     outcome
 }

@@ -54,6 +54,7 @@
 #![forbid(unsafe_code)]
 
 mod apply;
+mod backstop;
 mod conn;
 mod error;
 mod graph;

@@ -99,9 +99,14 @@ impl Session {
 
     /// Queues an internal statement (never classified).
     pub(crate) fn queue_internal(&mut self, sql: String) {
+        self.queue_internal_many(sql, 1);
+    }
+
+    /// Queues internal text holding `statements` statements.
+    pub(crate) fn queue_internal_many(&mut self, sql: String, statements: usize) {
         self.queue.push(Queued {
             sql,
-            statements: 1,
+            statements,
             internal: true,
         });
     }

@@ -127,6 +127,8 @@ pub struct Status {
     pub unknown: Vec<String>,
     /// Applied revisions whose code changed since.
     pub drifted: Vec<String>,
+    /// Things an operator should know, e.g. a safety net that is not in place.
+    pub notes: Vec<String>,
 }
 
 impl Status {
@@ -273,6 +275,15 @@ impl Migrator {
         let table = self.table()?;
         let mut session = self.session(url).await?;
         let history = table.read(session.conn()).await;
+        let mut notes = Vec::new();
+        if session.backend == Backend::Postgres && !crate::backstop::installed(session.conn()).await
+        {
+            notes.push(
+                "the PostgreSQL drop backstop (an sql_drop event trigger) is not installed: it needs a superuser; \
+                 the runtime guard still checks every statement sent through Migration"
+                    .to_owned(),
+            );
+        }
         if let Some(conn) = session.conn.take() {
             conn.close().await;
         }
@@ -308,6 +319,7 @@ impl Migrator {
             pending,
             unknown,
             drifted,
+            notes,
         })
     }
 
@@ -427,6 +439,9 @@ impl Migrator {
         }
         // Another runner may have finished while we waited for the lock.
         let history = table.create_and_read(session.conn()).await?;
+        if !options.dry_run && session.backend == Backend::Postgres {
+            crate::backstop::install(session.conn()).await;
+        }
         plan::validate(graph, &history, &table.name)?;
         let pending = plan::pending(graph, &history, Some(target));
         let applied_by = self.applied_by.clone().unwrap_or_else(current_operator);
