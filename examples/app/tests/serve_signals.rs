@@ -273,3 +273,35 @@ async fn serve_with_migrate_applies_them_first() {
     server.signal("-TERM");
     assert!(server.exit().await.success());
 }
+
+#[tokio::test]
+async fn the_event_stream_ends_cleanly_at_the_drain_deadline() {
+    let mut server = Server::start(&["--drain-delay", "200ms", "--drain-timeout", "500ms"]).await;
+    let mut conn = Conn::open(server.addr).await;
+    conn.0.ready().await.unwrap();
+    let request = Request::get("/events?every_ms=50")
+        .header("host", "test")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = conn.0.send_request(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(first.starts_with(b"event: tick"), "{first:?}");
+
+    server.signal("-TERM");
+    let mut events = 1;
+    let ended = tokio::time::timeout(PATIENCE, async {
+        while let Some(frame) = body.frame().await {
+            frame.expect("the stream ends without an error");
+            events += 1;
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream outlived the drain deadline");
+    assert!(events > 1, "events kept coming during the drain");
+    let report = expect_line(&mut server.stdout, "drain finished:").await;
+    assert!(report.contains("outcome=timed-out"), "{report}");
+    assert!(report.contains("in_flight=0"), "{report}");
+    assert_eq!(server.exit().await.code(), Some(1), "requests were cut");
+}
