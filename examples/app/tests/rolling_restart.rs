@@ -185,7 +185,7 @@ async fn client(
             n += 1;
             // Mostly fast requests, some slow enough to be in flight when
             // the drain moves on.
-            let path = if (n + id) % 8 == 0 {
+            let path = if (n + id).is_multiple_of(8) {
                 "/slow?ms=30"
             } else {
                 "/"
