@@ -8,7 +8,7 @@ use crate::handle::Inner;
 /// One unit of work in flight. The count drops when this guard is dropped.
 ///
 /// The layer holds one per request, inside the response body; get your own
-/// from [`Drain::track`].
+/// from [`Drain::track`](crate::Drain::track).
 pub struct InFlight {
     pub(crate) inner: Arc<Inner>,
     counted: bool,

@@ -1,5 +1,4 @@
-//! The cloneable handle: the state machine, the in-flight count, and the
-//! clock that moves a drain from one state to the next.
+//! The cloneable handle: the state machine, the counters, and the waits.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering::SeqCst};
