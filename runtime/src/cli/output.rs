@@ -1,26 +1,39 @@
-//! What the `migrate` subcommand prints: short lines for people, JSON for machines.
+//! What the `migrate` subcommand prints: short lines for people on stdout,
+//! notes and errors on stderr, JSON for machines.
+//!
+//! Colour is used only when the stream is a terminal and `NO_COLOR` is unset
+//! or empty. Every text that leaves the process goes through [`Output::scrub`],
+//! so the password of the database URL cannot be echoed, even by a driver.
 
-use super::code_for;
-use crate::{Error, Event, Report, Status};
-use std::io::IsTerminal;
+use super::{code_for, hint, message};
+use crate::Error;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
 /// Printing settings of one command run.
 #[derive(Debug, Clone)]
 pub(super) struct Output {
     quiet: bool,
     verbose: u8,
+    json: bool,
     color: bool,
+    err_color: bool,
+    tty: bool,
+    secrets: Vec<String>,
 }
 
 impl Output {
-    pub(super) fn new(quiet: bool, verbose: u8) -> Output {
-        // Colour only on a terminal, and never with NO_COLOR set.
-        let color = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    pub(super) fn new(quiet: bool, verbose: u8, json: bool, url: &str) -> Output {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let tty = std::io::stdout().is_terminal();
         Output {
             quiet,
             verbose,
-            color,
+            json,
+            color: tty && !no_color,
+            err_color: std::io::stderr().is_terminal() && !no_color,
+            tty,
+            secrets: secrets_of(url),
         }
     }
 
@@ -38,158 +51,236 @@ impl Output {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
+            .with_ansi(self.err_color)
             .try_init();
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
+    /// Whether stdout is a terminal, so a progress line may be redrawn.
+    pub(super) fn tty(&self) -> bool {
+        self.tty && !self.quiet && !self.json
     }
 
+    pub(super) fn verbose(&self) -> u8 {
+        self.verbose
+    }
+
+    /// `text` in colour `code` (ANSI SGR) when stdout takes colour.
+    pub(super) fn paint(&self, code: &str, text: &str) -> String {
+        paint(self.color, code, text)
+    }
+
+    /// Removes the database password from `text`.
+    pub(super) fn scrub(&self, text: &str) -> String {
+        self.secrets
+            .iter()
+            .fold(text.to_owned(), |text, secret| text.replace(secret, "***"))
+    }
+
+    /// A line for people on stdout; nothing with `-q` or `--json`.
     pub(super) fn line(&self, text: &str) {
+        if !self.quiet && !self.json {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{}", self.scrub(text));
+        }
+    }
+
+    /// Replaces the progress line (a terminal only); an empty `text` clears it.
+    pub(super) fn progress(&self, text: &str) {
+        if self.tty() {
+            let mut stdout = std::io::stdout().lock();
+            let _ = write!(stdout, "\r\x1b[2K{}", self.scrub(text));
+            let _ = stdout.flush();
+        }
+    }
+
+    /// Text for stdout that is the verb's product (SQL, JSON): printed even with `-q`.
+    pub(super) fn product(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", self.scrub(text));
+    }
+
+    /// A remark on stderr, so that it never mixes into JSON or SQL on stdout.
+    pub(super) fn note(&self, text: &str) {
         if !self.quiet {
-            println!("{text}");
+            eprintln!(
+                "{} {}",
+                paint(self.err_color, "36", "note:"),
+                self.scrub(text)
+            );
         }
     }
 
-    pub(super) fn event(&self, event: &Event) {
-        match event {
-            Event::Starting {
-                revision,
-                direction,
-            } if self.verbose > 0 => {
-                self.line(&format!("  {direction:<4} {revision} ..."));
-            }
-            Event::Finished {
-                revision,
-                direction,
-                duration,
-            } => {
-                let mark = self.paint(
-                    "32",
-                    if *direction == "up" {
-                        "applied "
-                    } else {
-                        "reverted"
-                    },
-                );
-                self.line(&format!("  {mark} {revision} ({})", human(*duration)));
-            }
-            _ => {}
+    /// Something the operator should look at, on stderr.
+    pub(super) fn warn(&self, text: &str) {
+        if !self.quiet {
+            eprintln!(
+                "{} {}",
+                paint(self.err_color, "33", "warning:"),
+                self.scrub(text)
+            );
         }
     }
 
-    pub(super) fn up_summary(&self, report: &Report, dry_run: bool) {
-        if dry_run {
-            for statement in &report.statements {
-                let took = statement.duration.map(human).unwrap_or_default();
-                self.line(&format!(
-                    "  [{}] {} ({took})",
-                    statement.revision, statement.sql
-                ));
-            }
-            for skipped in &report.skipped {
-                self.line(&format!("  skipped {skipped}: it runs outside a transaction, so a dry run cannot undo it"));
-            }
-            self.line(&format!(
-                "dry run: {} revision(s) ran and were rolled back; nothing was changed",
-                report.revisions.len()
-            ));
-            return;
-        }
-        let total: std::time::Duration = report.revisions.iter().map(|r| r.duration).sum();
-        if report.revisions.is_empty() {
-            self.line("already at head; nothing to apply");
-        } else {
-            self.line(&format!(
-                "applied {} revision(s) in {}",
-                report.revisions.len(),
-                human(total)
-            ));
-        }
-    }
-
-    pub(super) fn status(&self, status: &Status) {
-        self.line(&format!(
-            "backend: {}  history: {}  heads: {}",
-            status.backend,
-            status.history_table,
-            status.heads.join(", ")
-        ));
-        for row in &status.applied {
-            self.line(&format!(
-                "  applied  {} ({}, {} ms)",
-                row.id, row.applied_at, row.duration_ms
-            ));
-        }
-        for row in &status.failed {
-            let error = row.error.as_deref().unwrap_or("unfinished");
-            self.line(&format!(
-                "  {} {} ({}): {error}",
-                self.paint("31", "FAILED "),
-                row.id,
-                row.applied_at
-            ));
-        }
-        for pending in &status.pending {
-            let note = if pending.destructive {
-                format!(" destructive: {}", pending.operations.join(", "))
-            } else {
-                String::new()
-            };
-            self.line(&format!(
-                "  {} {}{note}",
-                self.paint("33", "pending"),
-                pending.id
-            ));
-        }
-        for id in &status.unknown {
-            self.line(&format!(
-                "  {} {id}: applied, but unknown to this binary",
-                self.paint("31", "UNKNOWN")
-            ));
-        }
-        for id in &status.drifted {
-            self.line(&format!(
-                "  {} {id}: edited after it was applied",
-                self.paint("31", "DRIFT  ")
-            ));
-        }
-        let summary = if status.is_up_to_date() {
-            "at head".to_owned()
-        } else {
-            format!(
-                "{} applied, {} pending, {} failed",
-                status.applied.len(),
-                status.pending.len(),
-                status.failed.len()
-            )
-        };
-        self.line(&summary);
-    }
-
+    /// Prints `value` as pretty JSON on stdout.
     pub(super) fn json<T: serde::Serialize>(&self, value: &T) {
         match serde_json::to_string_pretty(value) {
-            Ok(text) => println!("{text}"),
-            Err(error) => eprintln!("error: could not encode JSON: {error}"),
+            Ok(text) => self.product(&text),
+            Err(error) => eprintln!("error: could not encode the JSON output: {error}"),
         }
     }
 
-    /// Prints the error as one paragraph and returns its exit code.
+    /// Prints the error as one paragraph (what happened, which revision, what
+    /// to do next) and returns its exit code.
     pub(super) fn error(&self, error: &Error) -> u8 {
-        eprintln!("{} {}", self.paint("31", "error:"), crate::report(error));
-        code_for(error)
+        let code = code_for(error);
+        self.fail_with(
+            code,
+            &message(error),
+            hint(error).as_deref(),
+            error.revision(),
+        )
+    }
+
+    /// Prints an error of the command line itself and returns `code`.
+    pub(super) fn fail(&self, code: u8, message: &str) -> u8 {
+        self.fail_with(code, message, None, None)
+    }
+
+    /// Prints one error paragraph on stderr: `error: what happened` and,
+    /// when there is one, `hint: what to do next`.
+    pub(super) fn paragraph(&self, message: &str, hint: Option<&str>) {
+        let mut text = format!(
+            "{} {}",
+            paint(self.err_color, "1;31", "error:"),
+            self.scrub(message)
+        );
+        if let Some(hint) = hint {
+            text.push_str(&format!(
+                "\n{} {}",
+                paint(self.err_color, "1", "hint:"),
+                self.scrub(hint)
+            ));
+        }
+        eprintln!("{text}");
+    }
+
+    fn fail_with(&self, code: u8, message: &str, hint: Option<&str>, revision: Option<&str>) -> u8 {
+        self.paragraph(message, hint);
+        let message = self.scrub(message);
+        let hint = hint.map(|h| self.scrub(h));
+        if self.json {
+            self.json(&serde_json::json!({
+                "error": {
+                    "message": message,
+                    "hint": hint,
+                    "revision": revision,
+                    "exit_code": code,
+                }
+            }));
+        }
+        code
     }
 }
 
-/// A duration the way people read it: `850 ms`, `2.4 s`.
-fn human(duration: std::time::Duration) -> String {
-    if duration.as_millis() < 1000 {
-        format!("{} ms", duration.as_millis())
+fn paint(enabled: bool, code: &str, text: &str) -> String {
+    if enabled {
+        format!("\x1b[{code}m{text}\x1b[0m")
     } else {
+        text.to_owned()
+    }
+}
+
+/// The password of `url` as written and as decoded, and any `password=` query value.
+fn secrets_of(url: &str) -> Vec<String> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Vec::new();
+    };
+    let mut secrets: Vec<String> = Vec::new();
+    if let Some(password) = parsed.password() {
+        secrets.push(password.to_owned());
+        secrets.push(percent_decode(password));
+    }
+    secrets.extend(
+        parsed
+            .query_pairs()
+            .filter(|(key, _)| key.eq_ignore_ascii_case("password"))
+            .map(|(_, value)| value.into_owned()),
+    );
+    secrets.retain(|s| !s.is_empty());
+    // Longest first, so that a secret containing another is replaced whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.dedup();
+    secrets
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A duration the way people read it: `850 ms`, `2.4 s`, `3 min 05 s`.
+pub(super) fn human(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis < 10 {
+        format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+    } else if millis < 1000 {
+        format!("{millis} ms")
+    } else if millis < 60_000 {
         format!("{:.1} s", duration.as_secs_f64())
+    } else {
+        let secs = duration.as_secs();
+        format!("{} min {:02} s", secs / 60, secs % 60)
+    }
+}
+
+/// Milliseconds from the history table, the way people read them.
+pub(super) fn human_ms(ms: i64) -> String {
+    if ms < 1000 {
+        format!("{} ms", ms.max(0))
+    } else {
+        human(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_scrubbed_raw_and_decoded() {
+        let out = Output::new(false, 0, false, "postgres://app:p%40ss%2Fw0rd@db/app");
+        assert_eq!(
+            out.scrub("auth failed for p@ss/w0rd"),
+            "auth failed for ***"
+        );
+        assert_eq!(out.scrub("url had p%40ss%2Fw0rd"), "url had ***");
+        let out = Output::new(false, 0, false, "mysql://db/app?user=x&password=hunter2");
+        assert_eq!(out.scrub("hunter2!"), "***!");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human(Duration::from_micros(420)), "0.4 ms");
+        assert_eq!(human(Duration::from_millis(850)), "850 ms");
+        assert_eq!(human(Duration::from_millis(2400)), "2.4 s");
+        assert_eq!(human(Duration::from_secs(185)), "3 min 05 s");
     }
 }

@@ -1,0 +1,208 @@
+//! `check`: the CI gate.
+//!
+//! Looks for every problem at once and reports them all, then exits with the
+//! code of the first, in this order: several heads (6), a failed revision
+//! (4), applied revisions unknown to the code (8), checksum drift (7),
+//! pending destructive revisions (5). When all is well it prints one calm
+//! line and exits 0.
+
+use super::up::plural;
+use super::{Ctx, code_for, exit, hint, message};
+use crate::{Error, Status};
+
+/// Options of `migrate check`.
+#[derive(Debug, clap::Args)]
+pub(super) struct CheckArgs {
+    /// Print JSON for machines instead of text
+    #[arg(long)]
+    pub(super) json: bool,
+    /// Check the revision graph only, without a database
+    #[arg(long)]
+    offline: bool,
+    /// List pending destructive revisions without failing on them (report-only CI step)
+    #[arg(long)]
+    allow_destructive: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Problem {
+    kind: &'static str,
+    exit_code: u8,
+    message: String,
+    hint: Option<String>,
+}
+
+impl Problem {
+    fn from_error(kind: &'static str, error: &Error) -> Problem {
+        Problem {
+            kind,
+            exit_code: code_for(error),
+            message: message(error),
+            hint: hint(error),
+        }
+    }
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Destructive {
+    revision: String,
+    operation: String,
+    reason: Option<&'static str>,
+}
+
+pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
+    let out = &ctx.out;
+    let mut problems = Vec::new();
+    match ctx.migrator.check_graph() {
+        Ok(()) => {}
+        Err(error @ Error::MultipleHeads { .. }) => {
+            problems.push(Problem::from_error("multiple_heads", &error));
+        }
+        // A broken graph (duplicate id, unknown parent, cycle) leaves nothing to check.
+        Err(error) => return out.error(&error),
+    }
+    let heads: Vec<&str> = ctx.migrator.heads().unwrap_or_default();
+    let status = if args.offline {
+        None
+    } else {
+        match ctx.migrator.status(&ctx.read_url()).await {
+            Ok(status) => Some(status),
+            Err(error) => return out.error(&error),
+        }
+    };
+    let destructive = status
+        .as_ref()
+        .map(|status| database_problems(ctx, status, &mut problems))
+        .unwrap_or_default();
+    if !destructive.is_empty() && !args.allow_destructive {
+        let lines: Vec<String> = destructive
+            .iter()
+            .map(|d| format!("  ({}, {})", d.revision, d.operation))
+            .collect();
+        let revisions: std::collections::BTreeSet<&str> =
+            destructive.iter().map(|d| d.revision.as_str()).collect();
+        problems.push(Problem {
+            kind: "destructive_pending",
+            exit_code: exit::DESTRUCTIVE,
+            message: format!(
+                "{} pending, and `migrate up` will refuse {} without --allow-destructive:\n{}",
+                plural(revisions.len(), "destructive revision"),
+                if revisions.len() == 1 { "it" } else { "them" },
+                lines.join("\n")
+            ),
+            hint: Some(
+                "Review each operation (`migrate sql` shows the statements), take a backup, then deploy with \
+                 `migrate up --allow-destructive`; `check --allow-destructive` only lists them."
+                    .to_owned(),
+            ),
+        });
+    }
+    let code = problems.first().map_or(exit::OK, |p| p.exit_code);
+    if args.json {
+        out.json(&serde_json::json!({
+            "ok": problems.is_empty(),
+            "exit_code": code,
+            "heads": heads,
+            "database_checked": status.is_some(),
+            "pending": status.as_ref().map(|s| s.pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>()),
+            "pending_destructive": destructive,
+            "problems": problems,
+        }));
+        return code;
+    }
+    for problem in &problems {
+        out.paragraph(&problem.message, problem.hint.as_deref());
+    }
+    if args.allow_destructive && !destructive.is_empty() {
+        out.line(&format!(
+            "destructive revisions pending (allowed by --allow-destructive):\n{}",
+            destructive
+                .iter()
+                .map(|d| format!("  ({}, {})", d.revision, d.operation))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+    }
+    if problems.is_empty() {
+        out.line(&ok_line(&heads, status.as_ref(), destructive.len()));
+    } else {
+        out.line(&format!(
+            "check failed: {} (exit {code})",
+            plural(problems.len(), "problem")
+        ));
+    }
+    code
+}
+
+/// Adds the problems found in the database; returns the pending destructive operations.
+fn database_problems(ctx: &Ctx, status: &Status, problems: &mut Vec<Problem>) -> Vec<Destructive> {
+    for row in &status.failed {
+        problems.push(Problem::from_error("failed", &crate::plan::blocked(row)));
+    }
+    if !status.unknown.is_empty() {
+        let error = Error::UnknownApplied {
+            revisions: status.unknown.clone(),
+            table: status.history_table.clone(),
+        };
+        problems.push(Problem::from_error("unknown_applied", &error));
+    }
+    let revisions = ctx.migrator.revisions().unwrap_or_default();
+    for id in &status.drifted {
+        let recorded = status
+            .applied
+            .iter()
+            .chain(&status.failed)
+            .find(|row| &row.id == id)
+            .map(|row| row.checksum.clone())
+            .unwrap_or_default();
+        let current = revisions
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.checksum.to_owned())
+            .unwrap_or_default();
+        let error = Error::ChecksumMismatch {
+            revision: id.clone(),
+            recorded,
+            current,
+        };
+        problems.push(Problem::from_error("checksum_drift", &error));
+    }
+    let mut destructive = Vec::new();
+    for pending in status.pending.iter().filter(|p| p.destructive) {
+        let reason = revisions
+            .iter()
+            .find(|r| r.id == pending.id)
+            .and_then(|r| r.review)
+            .and_then(|review| review.reason);
+        // Same wording as `up`'s refusal when the compiler found no literal operation.
+        let operations = if pending.operations.is_empty() {
+            vec!["destructive SQL built at run time".to_owned()]
+        } else {
+            pending.operations.clone()
+        };
+        destructive.extend(operations.into_iter().map(|operation| Destructive {
+            revision: pending.id.clone(),
+            operation,
+            reason,
+        }));
+    }
+    destructive
+}
+
+fn ok_line(heads: &[&str], status: Option<&Status>, destructive: usize) -> String {
+    let head = format!("ok: one head ({})", heads.join(", "));
+    match status {
+        None => format!("{head}; database not checked (--offline)"),
+        Some(status) if status.pending.is_empty() => {
+            format!("{head}; database at head, nothing pending")
+        }
+        Some(status) => format!(
+            "{head}; no failed, unknown or edited revisions; {} pending, {}",
+            status.pending.len(),
+            match destructive {
+                0 => "none destructive".to_owned(),
+                n => format!("{n} destructive operation(s) allowed"),
+            }
+        ),
+    }
+}
