@@ -1,7 +1,7 @@
 //! Parsing `#[migration(...)]` and `#[destructive(...)]` arguments.
 
 use crate::ctxt::Ctxt;
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprArray, ExprLit, ExprPath, Lit, LitBool, LitStr, Meta, Path, Token};
@@ -102,15 +102,19 @@ fn string(cx: &Ctxt, key: &str, value: &Expr) -> Option<LitStr> {
 
 /// The arguments of `#[destructive]`.
 pub(crate) struct DestructiveArgs {
-    /// The span of the whole attribute, for errors about it.
-    pub span: Span,
+    /// The whole attribute, for errors about it.
+    pub tokens: TokenStream,
     pub reviewed: bool,
     pub reason: Option<LitStr>,
 }
 
-pub(crate) fn destructive_args(cx: &Ctxt, span: Span, tokens: TokenStream) -> DestructiveArgs {
+pub(crate) fn destructive_args(
+    cx: &Ctxt,
+    attribute: TokenStream,
+    tokens: TokenStream,
+) -> DestructiveArgs {
     let mut args = DestructiveArgs {
-        span,
+        tokens: attribute,
         reviewed: false,
         reason: None,
     };
@@ -136,8 +140,8 @@ pub(crate) fn destructive_args(cx: &Ctxt, span: Span, tokens: TokenStream) -> De
         }
     }
     if !args.reviewed {
-        cx.error(syn::Error::new(
-            span,
+        cx.error(syn::Error::new_spanned(
+            &args.tokens,
             "#[destructive] needs `reviewed`: write #[destructive(reviewed, reason = \"...\")] after checking the destructive operations",
         ));
     }

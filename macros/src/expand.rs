@@ -93,7 +93,7 @@ fn take_destructive(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> Option<Destructive
             syn::Meta::List(list) => list.tokens.clone(),
             _ => TokenStream::new(),
         };
-        let parsed = attr::destructive_args(cx, attribute.span(), tokens);
+        let parsed = attr::destructive_args(cx, attribute.to_token_stream(), tokens);
         if review.is_some() {
             cx.error_at(
                 &attribute,
@@ -128,8 +128,8 @@ fn check_review(cx: &Ctxt, function: &ItemFn, review: Option<&DestructiveArgs>, 
                 ));
             }
         }
-        Some(review) if scan.found.is_empty() && !scan.dynamic => cx.error(syn::Error::new(
-            review.span,
+        Some(review) if scan.found.is_empty() && !scan.dynamic => cx.error(syn::Error::new_spanned(
+            &review.tokens,
             format!(
                 "#[destructive(reviewed)] on `{name}`, but nothing destructive was found in it; \
                  remove the attribute (a review marker must not be copied blindly)"

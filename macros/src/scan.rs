@@ -127,22 +127,22 @@ impl Visitor {
                 .map(|s| s.ident.to_string())
                 .collect();
             if let [.., ty, function] = segments.as_slice() {
-                if let Some(operation) = classify_builder(Some(ty), function) {
-                    operations.push((func.span(), operation.to_owned()));
-                } else if ty == "Query"
+                let without_where = ty == "Query"
                     && function == "delete"
-                    && !methods.iter().any(|m| WHERE_METHODS.contains(&m.as_str()))
-                {
-                    operations.push((func.span(), "DELETE without WHERE".to_owned()));
+                    && !methods.iter().any(|m| WHERE_METHODS.contains(&m.as_str()));
+                let root = classify_builder(Some(ty), function)
+                    .or(without_where.then_some("DELETE without WHERE"));
+                if let Some(operation) = root {
+                    // The table of a root operation is named later in the chain.
+                    let object = table_of(chain).unwrap_or_default();
+                    operations.push((
+                        func.span(),
+                        format!("{operation} {object}").trim_end().to_owned(),
+                    ));
                 }
             }
         }
-        let table = chain
-            .iter()
-            .rev()
-            .find(|call| call.method == "table" || call.method == "from_table")
-            .and_then(|call| call.args.first())
-            .map(name_of);
+        let table = table_of(chain);
         for call in chain.iter().rev() {
             if let Some(operation) = classify_builder(None, &call.method.to_string()) {
                 let object = call.args.first().map(name_of);
@@ -159,16 +159,6 @@ impl Visitor {
             }
         }
         for (span, operation) in operations {
-            let operation = match (&table, operation.split_whitespace().count()) {
-                // A root operation (`Table::drop()`) names its table later in the chain.
-                (Some(table), 2)
-                    if !operation.contains('.') && operation.starts_with("DROP")
-                        || operation == "TRUNCATE" =>
-                {
-                    format!("{operation} {table}")
-                }
-                _ => operation,
-            };
             self.scan.found.push(Found {
                 span,
                 risk: Risk::Destructive,
@@ -220,6 +210,16 @@ impl<'ast> Visit<'ast> for Visitor {
 
     // A nested fn is not part of this migration.
     fn visit_item_fn(&mut self, _: &'ast syn::ItemFn) {}
+}
+
+/// The table a builder chain names with `.table(..)` or `.from_table(..)`.
+fn table_of(chain: &[&ExprMethodCall]) -> Option<String> {
+    chain
+        .iter()
+        .rev()
+        .find(|call| call.method == "table" || call.method == "from_table")
+        .and_then(|call| call.args.first())
+        .map(name_of)
 }
 
 /// Looks through `&x`, `(x)` and `x.as_str()`-free wrappers.

@@ -96,7 +96,7 @@ pub use sqlx;
 /// What a migrations file needs: `use cofferdam::prelude::*;`.
 pub mod prelude {
     pub use crate::{Backend, Migration, Result, destructive, migration};
-    pub use sea_query::{Alias, ColumnDef, Expr, ForeignKey, Index, Query, Table};
+    pub use sea_query::{Alias, ColumnDef, Expr, ExprTrait, ForeignKey, Index, Query, Table};
 }
 
 /// Defines `fn migrator() -> cofferdam::Migrator` for the revisions of the

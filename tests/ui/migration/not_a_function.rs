@@ -1,0 +1,6 @@
+use cofferdam::prelude::*;
+
+#[migration]
+struct CreateUsers;
+
+fn main() {}
