@@ -170,7 +170,11 @@ fn find_cycle(
             // Read parent -> child, starting at the smallest id, so the
             // message is the same whichever node the walk started from.
             cycle.reverse();
-            let first = cycle.iter().enumerate().min_by_key(|(_, id)| id.as_str()).map_or(0, |(i, _)| i);
+            let first = cycle
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, id)| id.as_str())
+                .map_or(0, |(i, _)| i);
             cycle.rotate_left(first);
             cycle.push(cycle[0].clone());
             return cycle;

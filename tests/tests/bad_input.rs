@@ -10,24 +10,41 @@ fn migrator() -> cofferdam::Migrator {
 
 #[tokio::test]
 async fn invalid_urls_say_what_is_expected() {
-    for url in ["", "oracle://db/app", "postgres://user:secret@host:notaport/db", "not a url at all"] {
+    for url in [
+        "",
+        "oracle://db/app",
+        "postgres://user:secret@host:notaport/db",
+        "not a url at all",
+    ] {
         let error = migrator().up(url).await.unwrap_err();
         let text = report(&error);
-        assert!(matches!(error, Error::InvalidUrl { .. } | Error::Connect { .. }), "{url}: {text}");
+        assert!(
+            matches!(error, Error::InvalidUrl { .. } | Error::Connect { .. }),
+            "{url}: {text}"
+        );
         assert!(!text.contains("secret"), "password leaked: {text}");
     }
     let text = report(&migrator().up("oracle://db/app").await.unwrap_err());
-    assert!(text.contains("unknown scheme `oracle`") && text.contains("expected sqlite://"), "{text}");
+    assert!(
+        text.contains("unknown scheme `oracle`") && text.contains("expected sqlite://"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn refused_connections_fail_fast_with_the_url() {
-    for url in ["postgres://app:hunter2@127.0.0.1:1/app", "mysql://app:hunter2@127.0.0.1:1/app"] {
+    for url in [
+        "postgres://app:hunter2@127.0.0.1:1/app",
+        "mysql://app:hunter2@127.0.0.1:1/app",
+    ] {
         let started = Instant::now();
         let error = migrator().up(url).await.unwrap_err();
         let text = report(&error);
         assert!(matches!(error, Error::Connect { .. }), "{text}");
-        assert!(text.contains("could not connect to") && text.contains("127.0.0.1:1"), "{text}");
+        assert!(
+            text.contains("could not connect to") && text.contains("127.0.0.1:1"),
+            "{text}"
+        );
         assert!(!text.contains("hunter2"), "password leaked: {text}");
         assert!(started.elapsed() < Duration::from_secs(10));
     }
@@ -48,7 +65,10 @@ async fn a_silent_server_times_out() {
         let url = format!("{scheme}://app:hunter2@127.0.0.1:{port}/app");
         let error = migrator().up(&url).await.unwrap_err();
         let text = report(&error);
-        assert!(matches!(error, Error::ConnectTimeout { seconds: 2, .. }), "{text}");
+        assert!(
+            matches!(error, Error::ConnectTimeout { seconds: 2, .. }),
+            "{text}"
+        );
         assert!(!text.contains("hunter2"), "password leaked: {text}");
     }
     hold.abort();
@@ -56,7 +76,10 @@ async fn a_silent_server_times_out() {
 
 #[tokio::test]
 async fn sqlite_in_a_missing_directory() {
-    let error = migrator().up("sqlite:///no/such/directory/app.db").await.unwrap_err();
+    let error = migrator()
+        .up("sqlite:///no/such/directory/app.db")
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::Connect { .. }), "{}", report(&error));
 }
 

@@ -43,16 +43,25 @@ async fn right(m: &mut Migration<'_>) -> Result<()> {
 #[test]
 fn duplicate_id_names_both_functions() {
     let error = Migrator::new("duplicate").check_graph().unwrap_err();
-    assert!(matches!(&error, Error::DuplicateRevision { id, .. } if id == "same"), "{error}");
+    assert!(
+        matches!(&error, Error::DuplicateRevision { id, .. } if id == "same"),
+        "{error}"
+    );
     let text = error.to_string();
-    assert!(text.contains("first_same") && text.contains("second_same"), "{text}");
+    assert!(
+        text.contains("first_same") && text.contains("second_same"),
+        "{text}"
+    );
 }
 
 #[test]
 fn cycle_is_spelled_out() {
     let error = Migrator::new("cycle").check_graph().unwrap_err();
     assert!(matches!(&error, Error::Cycle { .. }), "{error}");
-    assert_eq!(error.to_string(), "the revisions form a cycle: cycle_a -> cycle_b -> cycle_a; remove one of these `after` links");
+    assert_eq!(
+        error.to_string(),
+        "the revisions form a cycle: cycle_a -> cycle_b -> cycle_a; remove one of these `after` links"
+    );
 }
 
 #[test]
@@ -62,7 +71,10 @@ fn two_heads_need_a_merge_or_a_target() {
         error.to_string(),
         "the revision graph has 2 heads: left, right; add a merge revision with `after = [left, right]` or name a target"
     );
-    assert_eq!(Migrator::new("two_heads").heads().unwrap(), ["left", "right"]);
+    assert_eq!(
+        Migrator::new("two_heads").heads().unwrap(),
+        ["left", "right"]
+    );
 }
 
 #[test]
@@ -78,7 +90,10 @@ async fn graph_errors_change_nothing(db: TestDb) {
     }
     assert!(db.tables().await.is_empty(), "no history table was created");
     // With a target, one branch of a two-headed graph can be applied.
-    let report = Migrator::new("two_heads").up_to(&db.url, "left").await.unwrap();
+    let report = Migrator::new("two_heads")
+        .up_to(&db.url, "left")
+        .await
+        .unwrap();
     let ids: Vec<&str> = report.revisions.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["root", "left"]);
 }
