@@ -88,6 +88,9 @@ pub use rows::FromAnyRow;
 pub use statement::Statement;
 pub use url::{Backend, default_database_url, redact};
 
+/// Cancels a run between revisions: see [`Migrator::stop_on`].
+pub use tokio_util::sync::CancellationToken;
+
 /// sea-query, re-exported so migrations build statements with the same version.
 pub use sea_query;
 /// sqlx, re-exported for [`Migration::connection`] users.

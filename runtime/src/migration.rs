@@ -251,7 +251,11 @@ impl<'c> Migration<'c> {
         statement: S,
     ) -> impl Future<Output = Result<()>> + Send + '_ {
         let sql = statement.to_sql(self.session.backend);
-        self.run(sql)
+        let tolerate_unknown = statement.never_destructive();
+        async move {
+            let statements = self.check(&sql, tolerate_unknown)?;
+            self.session.send(sql, statements).await
+        }
     }
 
     /// Runs SQL text: one statement, or several separated by `;`.
@@ -260,16 +264,20 @@ impl<'c> Migration<'c> {
     }
 
     async fn run(&mut self, sql: String) -> Result<()> {
-        let statements = self.check(&sql)?;
+        let statements = self.check(&sql, false)?;
         self.session.send(sql, statements).await
     }
 
     /// The runtime guard: classifies `sql` and refuses what the revision did
     /// not declare. Returns the number of statements, when known.
-    fn check(&self, sql: &str) -> Result<Option<usize>> {
+    fn check(&self, sql: &str, tolerate_unknown: bool) -> Result<Option<usize>> {
         let classification = cofferdam_lint::classify_sql(sql, self.session.backend.dialect());
+        let refused = classification
+            .findings
+            .iter()
+            .find(|finding| !(tolerate_unknown && finding.risk == cofferdam_lint::Risk::Unknown));
         if self.guard == Guard::Enforce
-            && let Some(finding) = classification.findings.first()
+            && let Some(finding) = refused
         {
             tracing::error!(revision = self.revision.id, operation = %finding, "refused an undeclared destructive statement");
             return Err(Error::UndeclaredDestructive {
@@ -284,7 +292,7 @@ impl<'c> Migration<'c> {
     /// Runs a query and returns every row, decoded as `T` (a tuple or a
     /// `sqlx::FromRow` struct).
     pub async fn fetch_all<T: FromAnyRow>(&mut self, sql: &str) -> Result<Vec<T>> {
-        self.check(sql)?;
+        self.check(sql, false)?;
         self.session.flush().await?;
         let revision = self.revision.id;
         let Some(conn) = self.session.conn.as_mut() else {

@@ -13,11 +13,22 @@ use sea_query::{
 pub trait Statement {
     /// The SQL text for `backend`, with values inlined.
     fn to_sql(&self, backend: Backend) -> String;
+
+    /// True for statement kinds that cannot destroy data whatever their
+    /// options (CREATE, INSERT, ...). The guard then tolerates rendered SQL
+    /// the classifier cannot parse, such as sea-query's SQLite `real(10, 2)`;
+    /// for every other kind, unparseable output is refused as usual.
+    fn never_destructive(&self) -> bool {
+        false
+    }
 }
 
 impl<S: Statement + ?Sized> Statement for &S {
     fn to_sql(&self, backend: Backend) -> String {
         (**self).to_sql(backend)
+    }
+    fn never_destructive(&self) -> bool {
+        (**self).never_destructive()
     }
 }
 
@@ -25,11 +36,17 @@ impl<S: Statement + ?Sized> Statement for &mut S {
     fn to_sql(&self, backend: Backend) -> String {
         (**self).to_sql(backend)
     }
+    fn never_destructive(&self) -> bool {
+        (**self).never_destructive()
+    }
 }
 
 macro_rules! schema_statements {
-    ($($ty:ty),* $(,)?) => {$(
+    ($($ty:ty => $safe:literal),* $(,)?) => {$(
         impl Statement for $ty {
+            fn never_destructive(&self) -> bool {
+                $safe
+            }
             fn to_sql(&self, backend: Backend) -> String {
                 match backend {
                     Backend::Postgres => self.to_string(PostgresQueryBuilder),
@@ -42,20 +59,23 @@ macro_rules! schema_statements {
 }
 
 schema_statements!(
-    sea_query::TableCreateStatement,
-    sea_query::TableAlterStatement,
-    sea_query::TableDropStatement,
-    sea_query::TableRenameStatement,
-    sea_query::TableTruncateStatement,
-    sea_query::IndexCreateStatement,
-    sea_query::IndexDropStatement,
-    sea_query::ForeignKeyCreateStatement,
-    sea_query::ForeignKeyDropStatement,
+    sea_query::TableCreateStatement => true,
+    sea_query::TableAlterStatement => false,
+    sea_query::TableDropStatement => false,
+    sea_query::TableRenameStatement => true,
+    sea_query::TableTruncateStatement => false,
+    sea_query::IndexCreateStatement => true,
+    sea_query::IndexDropStatement => false,
+    sea_query::ForeignKeyCreateStatement => true,
+    sea_query::ForeignKeyDropStatement => false,
 );
 
 macro_rules! query_statements {
-    ($($ty:ty),* $(,)?) => {$(
+    ($($ty:ty => $safe:literal),* $(,)?) => {$(
         impl Statement for $ty {
+            fn never_destructive(&self) -> bool {
+                $safe
+            }
             fn to_sql(&self, backend: Backend) -> String {
                 match backend {
                     Backend::Postgres => QueryStatementWriter::to_string(self, PostgresQueryBuilder),
@@ -68,8 +88,8 @@ macro_rules! query_statements {
 }
 
 query_statements!(
-    sea_query::InsertStatement,
-    sea_query::UpdateStatement,
-    sea_query::DeleteStatement,
-    sea_query::SelectStatement,
+    sea_query::InsertStatement => true,
+    sea_query::UpdateStatement => true,
+    sea_query::DeleteStatement => false,
+    sea_query::SelectStatement => true,
 );

@@ -152,3 +152,74 @@ backend_tests!(
     eight_runners_at_once,
     stairway
 );
+
+/// A shutdown signal during start-up migrations: the current revision
+/// finishes, no new one starts, and the error says where it stopped.
+async fn stops_between_revisions(db: TestDb) {
+    let token = tokio_util_token();
+    let stop = token.clone();
+    let migrator = migrator().stop_on(token).on_event(move |event| {
+        if let cofferdam::Event::Finished { .. } = event {
+            stop.cancel();
+        }
+    });
+    let error = migrator.up(&db.url).await.unwrap_err();
+    assert!(
+        matches!(&error, cofferdam::Error::Interrupted { applied, next } if applied == &["create_articles"] && next == "add_slug"),
+        "{error}"
+    );
+    assert_eq!(
+        db.history(HISTORY).await,
+        [("create_articles".to_owned(), "applied".to_owned())]
+    );
+    // The next start picks up where it stopped.
+    assert_eq!(
+        ids(&example_migrations::migrator().up(&db.url).await.unwrap()),
+        &REVISIONS[1..]
+    );
+}
+
+fn tokio_util_token() -> cofferdam::CancellationToken {
+    cofferdam::CancellationToken::new()
+}
+
+#[cofferdam::migration(set = "second_app")]
+async fn second_app_table(m: &mut cofferdam::Migration<'_>) -> cofferdam::Result<()> {
+    m.execute("CREATE TABLE second_app (id INTEGER PRIMARY KEY)")
+        .await
+}
+
+/// Two migration sets in one database, each with its own history table.
+async fn two_sets_share_a_database(db: TestDb) {
+    migrator().up(&db.url).await.unwrap();
+    let second = Migrator::new("second_app").history_table("second_app_history");
+    assert_eq!(
+        ids(&second.up(&db.url).await.unwrap()),
+        ["second_app_table"]
+    );
+    assert_eq!(
+        db.history("second_app_history").await,
+        [("second_app_table".to_owned(), "applied".to_owned())]
+    );
+    assert_eq!(db.history(HISTORY).await.len(), REVISIONS.len());
+    // Sharing one table by mistake is refused with a hint, not silently mixed.
+    let error = Migrator::new("second_app").up(&db.url).await.unwrap_err();
+    assert!(
+        error.to_string().contains("belongs to this migration set"),
+        "{error}"
+    );
+}
+
+/// `status` reads; it creates nothing, not even the history table.
+async fn status_is_read_only(db: TestDb) {
+    let status = migrator().status(&db.url).await.unwrap();
+    assert_eq!(status.pending.len(), REVISIONS.len());
+    assert!(!status.is_up_to_date());
+    assert!(db.tables().await.is_empty(), "{:?}", db.tables().await);
+}
+
+backend_tests!(
+    stops_between_revisions,
+    two_sets_share_a_database,
+    status_is_read_only
+);
