@@ -194,10 +194,13 @@ fn main() {
         (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0
     };
     println!(
-        "mean bare {:.0} req/s, mean layer {:.0} req/s; median ratio {:.1}% (target >= 97%)",
+        "mean bare {:.0} req/s, mean layer {:.0} req/s; median ratio {:.1}% \
+         (quartiles {:.1}%..{:.1}%; target >= 97%)",
         sum_bare / n as f64,
         sum_layer / n as f64,
-        100.0 * median
+        100.0 * median,
+        100.0 * ratios[n / 4],
+        100.0 * ratios[(3 * n) / 4],
     );
     drop((bare_pool, layer_pool));
     assert_eq!(drain.in_flight(), 0, "every request was released");
