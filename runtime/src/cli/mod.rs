@@ -258,7 +258,8 @@ impl Ctx {
     /// The URL for verbs that only read. A SQLite URL usually carries
     /// `mode=rwc`, which would create the file just to look at it; when the
     /// file does not exist, read an empty in-memory database instead, so
-    /// that a read leaves no trace.
+    /// that a read leaves no trace. A file in a directory that does not
+    /// exist is left to fail, as an unreachable database.
     fn read_url(&self) -> String {
         if !matches!(Backend::from_url(&self.url), Ok(Backend::Sqlite)) {
             return self.url.clone();
@@ -269,7 +270,13 @@ impl Ctx {
             .or_else(|| self.url.strip_prefix("sqlite:"))
             .unwrap_or_default();
         let path = rest.split('?').next().unwrap_or_default();
-        if path.is_empty() || path.starts_with(":memory:") || std::path::Path::new(path).exists() {
+        let file = std::path::Path::new(path);
+        // A directory that does not exist is a wrong path, not an empty
+        // database: let the connection fail and say so.
+        let dir_exists = file
+            .parent()
+            .is_none_or(|dir| dir.as_os_str().is_empty() || dir.is_dir());
+        if path.is_empty() || path.starts_with(":memory:") || file.exists() || !dir_exists {
             return self.url.clone();
         }
         self.out.note(&format!(

@@ -38,15 +38,16 @@ impl Output {
     }
 
     pub(super) fn init_tracing(&self) {
-        let level = match (self.quiet, self.verbose) {
-            (true, _) => "error",
-            (_, 0) => "warn",
-            (_, 1) => "info",
-            _ => "debug",
+        // sqlx reports slow statements at WARN with their full text; inside
+        // a migration slow statements are expected, so only -v shows them.
+        let levels = match (self.quiet, self.verbose) {
+            (true, _) => "cofferdam=error,sqlx=error",
+            (_, 0) => "cofferdam=warn,sqlx=error",
+            (_, 1) => "cofferdam=info,sqlx=warn",
+            _ => "cofferdam=debug,sqlx=info",
         };
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new(format!("cofferdam={level},sqlx=warn"))
-        });
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(levels));
         // An application may have set up its own subscriber already; keep it.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)

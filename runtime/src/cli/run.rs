@@ -7,6 +7,10 @@
 //! (connecting, waiting for another run's lock), the run is dropped at once:
 //! nothing has started, and the server frees the connection and the lock. A
 //! second signal exits immediately, for an operator who cannot wait.
+//!
+//! While the run lasts, a panic (in a migration: the runtime catches it and
+//! reports it as the revision's error) prints one line with its location
+//! instead of the default report.
 
 use super::output::{Output, human};
 use crate::Event;
@@ -49,13 +53,23 @@ struct State {
 }
 
 /// The progress display and signal handling of one run.
-#[derive(Debug)]
 pub(super) struct Run {
     out: Output,
     mode: Mode,
     state: Arc<Mutex<State>>,
     token: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    panic_hook: Option<PanicHook>,
+}
+
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Run {
@@ -71,12 +85,30 @@ impl Run {
         if out.tty() {
             tasks.push(tokio::spawn(tick(out.clone(), mode, Arc::clone(&state))));
         }
+        // The runtime turns a panicking migration into an error that names
+        // the revision; the default hook would add a backtrace-sized report
+        // before it. One line with the location is what the operator needs.
+        let panic_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|info| {
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let location = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            eprintln!("panic{location}: {message}");
+        }));
         Run {
             out: out.clone(),
             mode,
             state,
             token,
             tasks,
+            panic_hook: Some(panic_hook),
         }
     }
 
@@ -148,7 +180,10 @@ impl Run {
 
     /// Stops the handlers and the ticker; returns the signal received and
     /// the revisions finished in this run.
-    pub(super) fn finish(self) -> (Option<&'static str>, Vec<String>) {
+    pub(super) fn finish(mut self) -> (Option<&'static str>, Vec<String>) {
+        if let Some(hook) = self.panic_hook.take() {
+            std::panic::set_hook(hook);
+        }
         for task in &self.tasks {
             task.abort();
         }

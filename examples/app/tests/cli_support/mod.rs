@@ -1,0 +1,129 @@
+//! Running `example-app migrate ...` as a child process, the way an operator
+//! or a CI job runs it, and reading what it printed and how it exited.
+
+#![allow(dead_code)] // Each test binary uses part of it.
+
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::{Child, Command};
+
+/// The history table the example uses.
+pub const HISTORY: &str = "cofferdam_history";
+
+/// The example's revisions, in the order `up` applies them.
+pub const ALL: [&str; 4] = [
+    "create_articles",
+    "add_slug",
+    "create_authors",
+    "link_authors",
+];
+
+/// Bound on every run; reaching it is a failure, not slowness.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// What one run printed and how it exited.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code, showing everything printed when it differs.
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}, got {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts that stdout contains `text`.
+    #[track_caller]
+    pub fn stdout_has(self, text: &str) -> Run {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that stderr contains `text`.
+    #[track_caller]
+    pub fn stderr_has(self, text: &str) -> Run {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that `secret` appears nowhere in the output.
+    #[track_caller]
+    pub fn never_shows(self, secret: &str) -> Run {
+        assert!(
+            !self.stdout.contains(secret) && !self.stderr.contains(secret),
+            "{secret:?} was printed\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// `example-app migrate <args>` with `DATABASE_URL=url`, run in a scratch
+/// directory so that nothing lands in the source tree.
+pub fn command(url: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_example-app"));
+    command
+        .arg("migrate")
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env_remove("RUST_LOG")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("NO_COLOR")
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs `example-app migrate <args>` against `url` to the end.
+pub async fn migrate(url: &str, args: &[&str]) -> Run {
+    let child = command(url, args).spawn().expect("start example-app");
+    finish(child).await
+}
+
+/// Waits for a started child and collects its output.
+pub async fn finish(child: Child) -> Run {
+    let output = tokio::time::timeout(PATIENCE, child.wait_with_output())
+        .await
+        .expect("example-app finished in time")
+        .expect("example-app ran");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The ids in `rows` (from `TestDb::history`), with their states.
+pub fn ids(rows: &[(String, String)]) -> Vec<&str> {
+    rows.iter().map(|(id, _)| id.as_str()).collect()
+}
