@@ -168,7 +168,7 @@ async fn sigterm_lets_the_running_revision_finish_and_starts_no_other(db: TestDb
     for text in [
         "received SIGTERM: `add_slug` is finishing (or rolling back); no later revision will start",
         "error: interrupted by a shutdown signal before revision `create_authors`; applied before it in this run: add_slug",
-        "hint: Nothing is half-applied. Run `migrate up` again to continue with `create_authors`.",
+        "hint: Nothing is half-done: the run stopped between revisions. Run the same command again to continue with `create_authors`.",
     ] {
         assert!(stderr.contains(text), "stderr lacks {text:?}:\n{stderr}");
     }

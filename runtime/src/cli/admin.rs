@@ -37,33 +37,42 @@ pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
     let removed: Vec<&str> = changes.iter().filter_map(|c| c.strip_prefix('-')).collect();
     if added.is_empty() && removed.is_empty() {
         out.line(&format!(
-            "nothing changed: the history already records `{}` and exactly its ancestors as applied",
+            "nothing changed: the history already holds `{}`, its ancestors and nothing after them",
             args.revision
         ));
-        return exit::OK;
-    }
-    for id in &added {
+    } else {
+        for id in &added {
+            out.line(&format!(
+                "  {} {id} (recorded as applied, not run)",
+                out.paint("32", "stamped")
+            ));
+        }
+        for id in &removed {
+            out.line(&format!(
+                "  {} {id} (removed from history)",
+                out.paint("33", "removed")
+            ));
+        }
         out.line(&format!(
-            "  {} {id} (recorded as applied, not run)",
-            out.paint("32", "stamped")
+            "the database is now recorded at `{}`; nothing was run",
+            args.revision
         ));
     }
-    for id in &removed {
-        out.line(&format!(
-            "  {} {id} (removed from history)",
-            out.paint("33", "removed")
-        ));
-    }
-    out.line(&format!(
-        "the database is now recorded at `{}`; nothing was run",
-        args.revision
-    ));
     if !removed.is_empty() {
         out.warn(&format!(
             "the next `migrate up` runs {} again; if {} changes are still in the schema, undo them by hand first",
             removed.join(", "),
             if removed.len() == 1 { "its" } else { "their" }
         ));
+    }
+    // `stamp` keeps a failed row it finds among the ancestors as it is.
+    if let Ok(status) = ctx.migrator.status(&ctx.url).await {
+        for row in &status.failed {
+            out.warn(&format!(
+                "`{}` is still recorded as failed, which blocks `migrate up`; once the schema is right, run `migrate resolve {} --applied`",
+                row.id, row.id
+            ));
+        }
     }
     exit::OK
 }

@@ -366,7 +366,7 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
             })
         }
         Error::Interrupted { next, .. } => Some(format!(
-            "Nothing is half-applied. Run `migrate up` again to continue with `{next}`."
+            "Nothing is half-done: the run stopped between revisions. Run the same command again to continue with `{next}`."
         )),
         Error::DestructiveNotAllowed { .. } => Some(
             "Review them (`migrate sql` shows the statements), take a backup, then run `migrate up --allow-destructive`."

@@ -169,6 +169,9 @@ fn print_status(out: &Output, url: &str, status: &Status) {
         ));
     }
     out.line(&summary(status));
+    for note in &status.notes {
+        out.note(note);
+    }
 }
 
 fn summary(status: &Status) -> String {
