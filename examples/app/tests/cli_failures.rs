@@ -169,6 +169,11 @@ async fn a_failed_state_blocks_until_resolved(db: TestDb) {
         .expect(4)
         .stderr_has("revision `link_authors` is in state `failed`")
         .stderr_has("migrate resolve link_authors --applied");
+    // `stamp` does not settle a failed revision, and says so.
+    migrate(&db.url, &["stamp", "link_authors"])
+        .await
+        .expect(0)
+        .stderr_has("`link_authors` is still recorded as failed, which blocks `migrate up`");
     let check = migrate(&db.url, &["check", "--json"])
         .await
         .expect(4)
