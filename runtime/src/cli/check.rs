@@ -6,8 +6,9 @@
 //! pending destructive revisions (5). When all is well it prints one calm
 //! line and exits 0.
 
+use super::errors::{code_for, hint, message};
 use super::up::plural;
-use super::{Ctx, code_for, exit, hint, message};
+use super::{Ctx, exit};
 use crate::{Error, Status};
 
 /// Options of `migrate check`.

@@ -5,7 +5,7 @@
 //! or empty. Every text that leaves the process goes through [`Output::scrub`],
 //! so the password of the database URL cannot be echoed, even by a driver.
 
-use super::{code_for, hint, message};
+use super::errors::{code_for, hint, message};
 use crate::Error;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
