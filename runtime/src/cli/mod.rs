@@ -126,6 +126,7 @@ pub struct MigrateCommand {
 
 /// Options shared by every verb.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 struct GlobalArgs {
     /// Database URL [default: a SQLite file named after this binary]
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
