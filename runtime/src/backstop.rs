@@ -56,13 +56,31 @@ pub(crate) async fn install(conn: &mut Conn) -> bool {
     }
 }
 
-/// Whether the trigger is in place (for `status`).
-pub(crate) async fn installed(conn: &mut Conn) -> bool {
-    conn.backend() == Backend::Postgres
-        && conn
+/// What `status` should tell the operator about the backstop, if anything:
+/// nothing when it is in place or the next `up` will install it.
+pub(crate) async fn note(conn: &mut Conn) -> Option<String> {
+    if conn.backend() != Backend::Postgres
+        || conn
             .fetch_text(CHECK)
             .await
             .is_ok_and(|rows| present(&rows))
+    {
+        return None;
+    }
+    let superuser = conn
+        .fetch_text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        .await
+        .is_ok_and(|rows| {
+            rows.first()
+                .and_then(|row| row.first())
+                .and_then(|v| v.as_deref())
+                == Some("t")
+        });
+    (!superuser).then(|| {
+        "the PostgreSQL drop backstop (an sql_drop event trigger) cannot be installed: it needs a superuser; \
+         the runtime guard still checks every statement sent through Migration"
+            .to_owned()
+    })
 }
 
 fn present(rows: &[Vec<Option<String>>]) -> bool {

@@ -192,7 +192,7 @@ pub enum Error {
     },
 
     /// A migration panicked.
-    #[error("revision `{revision}` panicked: {message}")]
+    #[error("the migration panicked: {message}")]
     Panicked {
         /// The revision.
         revision: String,
@@ -202,7 +202,7 @@ pub enum Error {
 
     /// A migration sent a destructive statement without being marked reviewed.
     #[error(
-        "revision `{revision}` tried to run `{operation}` but is not marked #[destructive(reviewed)]; the statement was not sent: {statement}; after a review and a backup, add #[destructive(reviewed, reason = \"...\")] to it"
+        "`{operation}` destroys data but the revision is not marked #[destructive(reviewed)], so the statement was not sent: {statement}; after a review and a backup, add #[destructive(reviewed, reason = \"...\")] to `{revision}`"
     )]
     UndeclaredDestructive {
         /// The revision.

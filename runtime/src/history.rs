@@ -44,7 +44,8 @@ pub struct AppliedRevision {
     pub state: State,
     /// When it started, RFC 3339 UTC.
     pub applied_at: String,
-    /// How long it took, in milliseconds.
+    /// How long its statements took, in milliseconds, not counting the
+    /// commit (measured by the server on PostgreSQL).
     pub duration_ms: i64,
     /// `user@host` of the process that applied it.
     pub applied_by: String,

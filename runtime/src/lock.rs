@@ -15,6 +15,7 @@ use crate::history::{Table, literal};
 use crate::url::Backend;
 use crate::{Error, Result};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 /// A held lock; give it back with [`Lock::release`].
 #[derive(Debug)]
@@ -34,6 +35,7 @@ impl Lock {
         url: &str,
         table: &Table,
         timeout: Duration,
+        stop: Option<&CancellationToken>,
     ) -> Result<Lock> {
         let backend = conn.backend();
         let (try_sql, release_sql) = match backend {
@@ -59,7 +61,7 @@ impl Lock {
                     format!("SELECT RELEASE_LOCK({name})"),
                 )
             }
-            Backend::Sqlite => return sqlite_file_lock(url, timeout, table).await,
+            Backend::Sqlite => return sqlite_file_lock(url, timeout, table, stop).await,
         };
         let started = Instant::now();
         let mut pause = Duration::from_millis(20);
@@ -92,7 +94,7 @@ impl Lock {
                     seconds: timeout.as_secs(),
                 });
             }
-            tokio::time::sleep(pause).await;
+            pause_or_stop(pause, stop).await?;
             pause = (pause * 2).min(Duration::from_millis(250));
         }
     }
@@ -109,7 +111,12 @@ impl Lock {
 }
 
 #[cfg(feature = "sqlite")]
-async fn sqlite_file_lock(url: &str, timeout: Duration, table: &Table) -> Result<Lock> {
+async fn sqlite_file_lock(
+    url: &str,
+    timeout: Duration,
+    table: &Table,
+    stop: Option<&CancellationToken>,
+) -> Result<Lock> {
     use std::str::FromStr;
     let options =
         sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(|source| Error::Database {
@@ -153,11 +160,31 @@ async fn sqlite_file_lock(url: &str, timeout: Duration, table: &Table) -> Result
                 seconds: timeout.as_secs(),
             });
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        pause_or_stop(Duration::from_millis(25), stop).await?;
     }
 }
 
 #[cfg(not(feature = "sqlite"))]
-async fn sqlite_file_lock(_: &str, _: Duration, _: &Table) -> Result<Lock> {
+async fn sqlite_file_lock(
+    _: &str,
+    _: Duration,
+    _: &Table,
+    _: Option<&CancellationToken>,
+) -> Result<Lock> {
     Err(Error::BackendDisabled { backend: "sqlite" })
+}
+
+/// Waits `pause` between two tries, or gives up when `stop` is cancelled:
+/// a shutdown signal must not wait out the whole lock timeout.
+async fn pause_or_stop(pause: Duration, stop: Option<&CancellationToken>) -> Result<()> {
+    match stop {
+        Some(stop) => tokio::select! {
+            () = tokio::time::sleep(pause) => Ok(()),
+            () = stop.cancelled() => Err(Error::Interrupted { applied: Vec::new(), next: String::new() }),
+        },
+        None => {
+            tokio::time::sleep(pause).await;
+            Ok(())
+        }
+    }
 }

@@ -276,14 +276,7 @@ impl Migrator {
         let mut session = self.session(url).await?;
         let history = table.read(session.conn()).await;
         let mut notes = Vec::new();
-        if session.backend == Backend::Postgres && !crate::backstop::installed(session.conn()).await
-        {
-            notes.push(
-                "the PostgreSQL drop backstop (an sql_drop event trigger) is not installed: it needs a superuser; \
-                 the runtime guard still checks every statement sent through Migration"
-                    .to_owned(),
-            );
-        }
+        notes.extend(crate::backstop::note(session.conn()).await);
         if let Some(conn) = session.conn.take() {
             conn.close().await;
         }
@@ -396,16 +389,26 @@ impl Migrator {
         options: &Up,
     ) -> Result<Report> {
         let history = table.read(session.conn()).await?;
-        plan::validate(graph, &history, &table.name)?;
+        plan::validate(graph, &history, &table.name, false)?;
         let pending = plan::pending(graph, &history, Some(target));
-        if pending.is_empty() {
+        let settled = history.iter().all(|row| row.state == State::Applied);
+        if pending.is_empty() && settled {
             return Ok(Report::default());
         }
         let offences = plan::destructive(&pending);
         if !offences.is_empty() && !self.allow_destructive && !options.dry_run {
             return Err(Error::DestructiveNotAllowed { offences });
         }
-        let lock = Lock::acquire(session.conn(), url, table, self.lock_timeout).await?;
+        let first = pending.first().map_or(target, |revision| revision.id);
+        let lock = Lock::acquire(
+            session.conn(),
+            url,
+            table,
+            self.lock_timeout,
+            self.stop.as_ref(),
+        )
+        .await
+        .map_err(|error| before(error, first))?;
         let result = self
             .apply_pending(graph, target, table, session, options)
             .await;
@@ -442,7 +445,7 @@ impl Migrator {
         if !options.dry_run && session.backend == Backend::Postgres {
             crate::backstop::install(session.conn()).await;
         }
-        plan::validate(graph, &history, &table.name)?;
+        plan::validate(graph, &history, &table.name, true)?;
         let pending = plan::pending(graph, &history, Some(target));
         let applied_by = self.applied_by.clone().unwrap_or_else(current_operator);
         let ctx = Context {
@@ -518,14 +521,22 @@ impl Migrator {
         down: &Down,
     ) -> Result<Report> {
         let history = table.read(session.conn()).await?;
-        plan::validate(graph, &history, &table.name)?;
+        plan::validate(graph, &history, &table.name, false)?;
         if plan::to_revert(graph, &history, down)?.is_empty() {
             return Ok(Report::default());
         }
-        let lock = Lock::acquire(session.conn(), url, table, self.lock_timeout).await?;
+        let lock = Lock::acquire(
+            session.conn(),
+            url,
+            table,
+            self.lock_timeout,
+            self.stop.as_ref(),
+        )
+        .await
+        .map_err(|error| before(error, "the first revision to revert"))?;
         let result = async {
             let history = table.read(session.conn()).await?;
-            plan::validate(graph, &history, &table.name)?;
+            plan::validate(graph, &history, &table.name, true)?;
             let revert = plan::to_revert(graph, &history, down)?;
             let applied_by = self.applied_by.clone().unwrap_or_else(current_operator);
             let ctx = Context {
@@ -570,7 +581,9 @@ impl Migrator {
     }
 
     /// Records the database as being exactly at `target` without running
-    /// anything: `target` and its ancestors become applied, every other row goes.
+    /// anything: `target` and its ancestors become applied (failed rows among
+    /// them included), every other row goes. Returns the changes as `+id`
+    /// (recorded), `~id` (failed row settled as applied) and `-id` (removed).
     /// For adopting an existing database or after a manual fix.
     pub async fn stamp(&self, url: &str, target: &str) -> Result<Vec<String>> {
         let graph = self.graph()?;
@@ -586,8 +599,16 @@ impl Migrator {
                 changed.push(format!("-{}", row.id));
             }
             for revision in graph.ordered().filter(|r| keep.contains(r.id)) {
-                if history.iter().any(|row| row.id == revision.id) {
-                    continue;
+                match history.iter().find(|row| row.id == revision.id) {
+                    // A failed or unfinished row of a kept revision: the
+                    // person stamping says it is in place now.
+                    Some(row) if row.state != State::Applied => {
+                        session.queue_internal(table.finish_sql(backend, &row.id, row.duration_ms));
+                        changed.push(format!("~{}", row.id));
+                        continue;
+                    }
+                    Some(_) => continue,
+                    None => {}
                 }
                 seq += 1;
                 let row = apply::new_row(
@@ -640,7 +661,7 @@ impl Migrator {
         let table = self.table()?;
         let mut session = self.session(url).await?;
         let result = async {
-            let lock = Lock::acquire(session.conn(), url, &table, self.lock_timeout).await?;
+            let lock = Lock::acquire(session.conn(), url, &table, self.lock_timeout, None).await?;
             let result = async {
                 let history = table.create_and_read(session.conn()).await?;
                 let out = edit(&table, &mut session, &history);
@@ -674,7 +695,7 @@ impl Migrator {
             conn.close().await;
         }
         let history = history?;
-        plan::validate(&graph, &history, &table.name)?;
+        plan::validate(&graph, &history, &table.name, false)?;
         render(backend, plan::pending(&graph, &history, Some(target))).await
     }
 }
@@ -722,5 +743,17 @@ fn failed(revision: &Revision, report: &Report, backend: Backend, error: Error) 
         rolled_back: revision.transaction && backend != Backend::MySql,
         applied_before: report.revisions.iter().map(|r| r.id.clone()).collect(),
         source: Box::new(error),
+    }
+}
+
+/// Names the revision that would have run next in an interruption that came
+/// while waiting for the lock.
+fn before(error: Error, next: &str) -> Error {
+    match error {
+        Error::Interrupted { applied, .. } => Error::Interrupted {
+            applied,
+            next: next.to_owned(),
+        },
+        other => other,
     }
 }

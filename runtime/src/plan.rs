@@ -9,7 +9,16 @@ use std::collections::HashSet;
 
 /// Refuses a history that the code cannot safely build on: revisions the
 /// code does not know, edited revisions, and failed or unfinished ones.
-pub(crate) fn validate(graph: &Graph, history: &[AppliedRevision], table: &str) -> Result<()> {
+///
+/// `locked`: whether the lock is held. Without it, a `started` row may be
+/// another runner at work, so unfinished rows are left for the check made
+/// under the lock; with it, such a row is a run that died.
+pub(crate) fn validate(
+    graph: &Graph,
+    history: &[AppliedRevision],
+    table: &str,
+    locked: bool,
+) -> Result<()> {
     let unknown: Vec<String> = history
         .iter()
         .filter(|row| graph.get(&row.id).is_none())
@@ -21,7 +30,9 @@ pub(crate) fn validate(graph: &Graph, history: &[AppliedRevision], table: &str) 
             table: table.to_owned(),
         });
     }
-    if let Some(row) = history.iter().find(|row| row.state != State::Applied) {
+    if let Some(row) = history.iter().find(|row| row.state != State::Applied)
+        && (locked || row.state == State::Failed)
+    {
         return Err(blocked(row));
     }
     for row in history {

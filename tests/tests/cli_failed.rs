@@ -197,7 +197,7 @@ async fn a_panicking_migration_is_reported_in_one_paragraph() {
         .expect(1)
         .stderr_has("panic at tests/tests/cli_failed.rs:")
         .stderr_has(": simulated bug in a migration\n")
-        .stderr_has("error: revision `panics_midway` failed and was rolled back: revision `panics_midway` panicked: simulated bug in a migration");
+        .stderr_has("error: revision `panics_midway` failed and was rolled back: the migration panicked: simulated bug in a migration");
     assert!(!run.stderr.contains("stack backtrace"), "{}", run.stderr);
     assert!(!run.stderr.contains("thread '"), "{}", run.stderr);
     assert!(!db.tables().await.contains(&"half_made".to_owned()));

@@ -35,7 +35,8 @@ pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
     };
     let added: Vec<&str> = changes.iter().filter_map(|c| c.strip_prefix('+')).collect();
     let removed: Vec<&str> = changes.iter().filter_map(|c| c.strip_prefix('-')).collect();
-    if added.is_empty() && removed.is_empty() {
+    let settled: Vec<&str> = changes.iter().filter_map(|c| c.strip_prefix('~')).collect();
+    if changes.is_empty() {
         out.line(&format!(
             "nothing changed: the history already holds `{}`, its ancestors and nothing after them",
             args.revision
@@ -45,6 +46,12 @@ pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
             out.line(&format!(
                 "  {} {id} (recorded as applied, not run)",
                 out.paint("32", "stamped")
+            ));
+        }
+        for id in &settled {
+            out.line(&format!(
+                "  {} {id} (was recorded as failed; now recorded as applied)",
+                out.paint("32", "settled")
             ));
         }
         for id in &removed {
@@ -64,15 +71,6 @@ pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
             removed.join(", "),
             if removed.len() == 1 { "its" } else { "their" }
         ));
-    }
-    // `stamp` keeps a failed row it finds among the ancestors as it is.
-    if let Ok(status) = ctx.migrator.status(&ctx.url).await {
-        for row in &status.failed {
-            out.warn(&format!(
-                "`{}` is still recorded as failed, which blocks `migrate up`; once the schema is right, run `migrate resolve {} --applied`",
-                row.id, row.id
-            ));
-        }
     }
     exit::OK
 }
