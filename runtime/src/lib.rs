@@ -53,6 +53,7 @@
 
 #![forbid(unsafe_code)]
 
+mod admin;
 mod apply;
 mod backstop;
 mod conn;
@@ -63,6 +64,7 @@ mod lock;
 mod migration;
 mod migrator;
 mod plan;
+mod report;
 mod revision;
 mod rows;
 mod statement;
@@ -78,11 +80,9 @@ pub use cofferdam_macros::{destructive, migration};
 pub use error::{Error, Result, report};
 pub use history::{AppliedRevision, State};
 pub use migration::{Migration, RawConnection, StatementLog};
-pub use migrator::{
-    DEFAULT_HISTORY_TABLE, Event, Migrator, PendingRevision, Rendered, Report, Resolution,
-    RevisionRun, Status, Up,
-};
+pub use migrator::{DEFAULT_HISTORY_TABLE, Migrator};
 pub use plan::Down;
+pub use report::{Event, PendingRevision, Rendered, Report, Resolution, RevisionRun, Status, Up};
 pub use revision::{Review, Revision};
 pub use rows::FromAnyRow;
 pub use statement::Statement;

@@ -3,10 +3,11 @@
 use crate::apply::{self, Context, Direction};
 use crate::conn::Conn;
 use crate::graph::Graph;
-use crate::history::{AppliedRevision, State, Table, current_operator};
+use crate::history::{State, Table, current_operator};
 use crate::lock::Lock;
-use crate::migration::{Session, StatementLog};
+use crate::migration::Session;
 use crate::plan::{self, Down};
+use crate::report::{Event, Report, RevisionRun, Status, Up, pending_revision};
 use crate::revision::{Revision, registered};
 use crate::url::Backend;
 use crate::{Error, Result};
@@ -17,29 +18,7 @@ use tokio_util::sync::CancellationToken;
 /// The default name of the history table.
 pub const DEFAULT_HISTORY_TABLE: &str = "cofferdam_history";
 
-/// Something that happened during a run, for progress output.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Event {
-    /// A revision is about to run.
-    Starting {
-        /// The revision.
-        revision: String,
-        /// Its direction: `up` or `down`.
-        direction: &'static str,
-    },
-    /// A revision finished.
-    Finished {
-        /// The revision.
-        revision: String,
-        /// Its direction: `up` or `down`.
-        direction: &'static str,
-        /// How long it took.
-        duration: Duration,
-    },
-}
-
-type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
+pub(crate) type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// Checks, plans and applies the revisions of one migration set.
 ///
@@ -47,14 +26,14 @@ type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 /// [`up`](Migrator::up), [`down`](Migrator::down) or [`status`](Migrator::status).
 #[derive(Clone)]
 pub struct Migrator {
-    set: String,
-    table: String,
-    lock_timeout: Duration,
-    connect_timeout: Duration,
-    allow_destructive: bool,
-    stop: Option<CancellationToken>,
-    applied_by: Option<String>,
-    observer: Option<Observer>,
+    pub(crate) set: String,
+    pub(crate) table: String,
+    pub(crate) lock_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) allow_destructive: bool,
+    pub(crate) stop: Option<CancellationToken>,
+    pub(crate) applied_by: Option<String>,
+    pub(crate) observer: Option<Observer>,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -66,97 +45,6 @@ impl std::fmt::Debug for Migrator {
             .field("allow_destructive", &self.allow_destructive)
             .finish_non_exhaustive()
     }
-}
-
-/// What a run did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Report {
-    /// The revisions run, in order, with their durations.
-    pub revisions: Vec<RevisionRun>,
-    /// Every statement with its duration (dry runs only).
-    pub statements: Vec<StatementLog>,
-    /// Revisions a dry run skipped because they run outside a transaction.
-    pub skipped: Vec<String>,
-}
-
-/// One revision run.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RevisionRun {
-    /// The revision id.
-    pub id: String,
-    /// How long it took.
-    pub duration: Duration,
-}
-
-/// Options of [`Migrator::up_with`].
-#[derive(Debug, Clone, Default)]
-pub struct Up {
-    /// Stop at this revision instead of the head.
-    pub target: Option<String>,
-    /// Run everything in a transaction that is rolled back (PostgreSQL, SQLite).
-    pub dry_run: bool,
-}
-
-/// A revision that is not applied yet.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PendingRevision {
-    /// The id.
-    pub id: String,
-    /// Whether it is marked `#[destructive(reviewed)]`.
-    pub destructive: bool,
-    /// The destructive operations found at compile time.
-    pub operations: Vec<String>,
-}
-
-/// Where a database stands, read without changing anything.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Status {
-    /// The backend.
-    pub backend: String,
-    /// The history table read.
-    pub history_table: String,
-    /// The heads of the graph in the code.
-    pub heads: Vec<String>,
-    /// Applied revisions, in application order.
-    pub applied: Vec<AppliedRevision>,
-    /// Revisions recorded as failed or unfinished.
-    pub failed: Vec<AppliedRevision>,
-    /// Revisions not applied yet, parents first.
-    pub pending: Vec<PendingRevision>,
-    /// Applied revisions the code does not know.
-    pub unknown: Vec<String>,
-    /// Applied revisions whose code changed since.
-    pub drifted: Vec<String>,
-    /// Things an operator should know, e.g. a safety net that is not in place.
-    pub notes: Vec<String>,
-}
-
-impl Status {
-    /// Nothing pending, failed, unknown or drifted.
-    pub fn is_up_to_date(&self) -> bool {
-        self.pending.is_empty()
-            && self.failed.is_empty()
-            && self.unknown.is_empty()
-            && self.drifted.is_empty()
-    }
-}
-
-/// How to settle a revision recorded as failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resolution {
-    /// The changes were completed by hand: record it as applied.
-    Applied,
-    /// The changes were undone by hand: forget the attempt.
-    RolledBack,
-}
-
-/// Offline rendering of what `up` would run.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Rendered {
-    /// Statements, per revision, in order.
-    pub statements: Vec<StatementLog>,
-    /// Revisions whose SQL depends on data, so cannot be rendered.
-    pub unrenderable: Vec<String>,
 }
 
 impl Migrator {
@@ -253,11 +141,11 @@ impl Migrator {
         Graph::new(&self.set, registered(&self.set))
     }
 
-    fn table(&self) -> Result<Table> {
+    pub(crate) fn table(&self) -> Result<Table> {
         Table::new(&self.table)
     }
 
-    async fn session(&self, url: &str) -> Result<Session> {
+    pub(crate) async fn session(&self, url: &str) -> Result<Session> {
         Ok(Session::new(
             Conn::connect(url, self.connect_timeout).await?,
         ))
@@ -578,162 +466,6 @@ impl Migrator {
         .await;
         lock.release(session.conn()).await;
         result
-    }
-
-    /// Records the database as being exactly at `target` without running
-    /// anything: `target` and its ancestors become applied (failed rows among
-    /// them included), every other row goes. Returns the changes as `+id`
-    /// (recorded), `~id` (failed row settled as applied) and `-id` (removed).
-    /// For adopting an existing database or after a manual fix.
-    pub async fn stamp(&self, url: &str, target: &str) -> Result<Vec<String>> {
-        let graph = self.graph()?;
-        let revision = graph.require(target)?;
-        let keep = graph.ancestors(revision.id);
-        self.with_lock(url, |table, session, history| {
-            let backend = session.backend;
-            let applied_by = self.applied_by.clone().unwrap_or_else(current_operator);
-            let mut seq = history.iter().map(|row| row.seq).max().unwrap_or(0);
-            let mut changed = Vec::new();
-            for row in history.iter().filter(|row| !keep.contains(row.id.as_str())) {
-                session.queue_internal(table.delete_sql(backend, &row.id));
-                changed.push(format!("-{}", row.id));
-            }
-            for revision in graph.ordered().filter(|r| keep.contains(r.id)) {
-                match history.iter().find(|row| row.id == revision.id) {
-                    // A failed or unfinished row of a kept revision: the
-                    // person stamping says it is in place now.
-                    Some(row) if row.state != State::Applied => {
-                        session.queue_internal(table.finish_sql(backend, &row.id, row.duration_ms));
-                        changed.push(format!("~{}", row.id));
-                        continue;
-                    }
-                    Some(_) => continue,
-                    None => {}
-                }
-                seq += 1;
-                let row = apply::new_row(
-                    revision,
-                    seq,
-                    State::Applied,
-                    crate::history::now_rfc3339(),
-                    &applied_by,
-                    Some(0),
-                );
-                session.queue_internal(table.insert_sql(backend, &row));
-                changed.push(format!("+{}", revision.id));
-            }
-            changed
-        })
-        .await
-    }
-
-    /// Settles a revision recorded as failed or unfinished, after a person
-    /// fixed the database by hand.
-    pub async fn resolve(&self, url: &str, revision: &str, resolution: Resolution) -> Result<()> {
-        let graph = self.graph()?;
-        graph.require(revision)?;
-        let id = revision.to_owned();
-        let found = self
-            .with_lock(url, |table, session, history| {
-                let backend = session.backend;
-                let row = history
-                    .iter()
-                    .find(|row| row.id == id && row.state != State::Applied)?;
-                let sql = match resolution {
-                    Resolution::Applied => table.finish_sql(backend, &row.id, row.duration_ms),
-                    Resolution::RolledBack => table.delete_sql(backend, &row.id),
-                };
-                session.queue_internal(sql);
-                Some(())
-            })
-            .await?;
-        found.ok_or_else(|| {
-            Error::Custom(format!("revision `{revision}` is not recorded as failed, so there is nothing to resolve; see `migrate status`"))
-        })
-    }
-
-    /// Runs `edit` on the history under the lock, then sends what it queued in one transaction.
-    async fn with_lock<T>(
-        &self,
-        url: &str,
-        edit: impl FnOnce(&Table, &mut Session, &[AppliedRevision]) -> T,
-    ) -> Result<T> {
-        let table = self.table()?;
-        let mut session = self.session(url).await?;
-        let result = async {
-            let lock = Lock::acquire(session.conn(), url, &table, self.lock_timeout, None).await?;
-            let result = async {
-                let history = table.create_and_read(session.conn()).await?;
-                let out = edit(&table, &mut session, &history);
-                session.flush().await?;
-                Ok(out)
-            }
-            .await;
-            lock.release(session.conn()).await;
-            result
-        }
-        .await;
-        if let Some(conn) = session.conn.take() {
-            conn.close().await;
-        }
-        result
-    }
-
-    /// Renders the SQL that `up` would run, reading only the history table.
-    /// Revisions that read data cannot be rendered and are listed.
-    pub async fn render_sql(&self, url: &str, target: Option<&str>) -> Result<Rendered> {
-        let graph = self.graph()?;
-        let target = match target {
-            Some(target) => graph.require(target)?.id,
-            None => graph.head()?,
-        };
-        let table = self.table()?;
-        let mut session = self.session(url).await?;
-        let history = table.read(session.conn()).await;
-        let backend = session.backend;
-        if let Some(conn) = session.conn.take() {
-            conn.close().await;
-        }
-        let history = history?;
-        plan::validate(&graph, &history, &table.name, false)?;
-        render(backend, plan::pending(&graph, &history, Some(target))).await
-    }
-}
-
-/// Runs each revision against an offline session that only records statements.
-async fn render(backend: Backend, revisions: Vec<&'static Revision>) -> Result<Rendered> {
-    let mut rendered = Rendered::default();
-    for revision in revisions {
-        let mut session = Session::offline(backend);
-        let mut migration = crate::migration::Migration::new(
-            &mut session,
-            revision,
-            crate::migration::Guard::Allow,
-        );
-        match (revision.up)(&mut migration).await {
-            Ok(()) => {}
-            Err(Error::Offline { .. }) => {
-                rendered.unrenderable.push(revision.id.to_owned());
-                continue;
-            }
-            Err(error) => return Err(error),
-        }
-        session.flush().await?;
-        rendered
-            .statements
-            .extend(session.log.take().unwrap_or_default());
-    }
-    Ok(rendered)
-}
-
-fn pending_revision(revision: &'static Revision) -> PendingRevision {
-    PendingRevision {
-        id: revision.id.to_owned(),
-        destructive: revision.review.is_some(),
-        operations: revision
-            .review
-            .map(|r| r.operations.iter().map(|op| (*op).to_owned()).collect())
-            .unwrap_or_default(),
     }
 }
 
