@@ -105,9 +105,7 @@ impl Migrator {
             result
         }
         .await;
-        if let Some(conn) = session.conn.take() {
-            conn.close().await;
-        }
+        session.close().await;
         result
     }
 
@@ -123,9 +121,7 @@ impl Migrator {
         let mut session = self.session(url).await?;
         let history = table.read(session.conn()).await;
         let backend = session.backend;
-        if let Some(conn) = session.conn.take() {
-            conn.close().await;
-        }
+        session.close().await;
         let history = history?;
         plan::validate(&graph, &history, &table.name, false)?;
         render(backend, plan::pending(&graph, &history, Some(target))).await

@@ -75,6 +75,13 @@ impl Session {
         }
     }
 
+    /// Closes the connection, if any; the session renders offline afterwards.
+    pub(crate) async fn close(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.close().await;
+        }
+    }
+
     /// A session that renders SQL without a database.
     pub(crate) fn offline(backend: Backend) -> Session {
         Session {

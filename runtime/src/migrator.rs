@@ -165,9 +165,7 @@ impl Migrator {
         let history = table.read(session.conn()).await;
         let mut notes = Vec::new();
         notes.extend(crate::backstop::note(session.conn()).await);
-        if let Some(conn) = session.conn.take() {
-            conn.close().await;
-        }
+        session.close().await;
         let history = history?;
         let (failed, applied): (Vec<_>, Vec<_>) = history
             .iter()
@@ -211,9 +209,7 @@ impl Migrator {
         let table = self.table()?;
         let mut session = self.session(url).await?;
         let history = table.read(session.conn()).await;
-        if let Some(conn) = session.conn.take() {
-            conn.close().await;
-        }
+        session.close().await;
         Ok(plan::destructive(&plan::pending(&graph, &history?, None)))
     }
 
@@ -249,9 +245,7 @@ impl Migrator {
         let table = self.table()?;
         let mut session = self.session(url).await?;
         if options.dry_run && session.backend == Backend::MySql {
-            if let Some(conn) = session.conn.take() {
-                conn.close().await;
-            }
+            session.close().await;
             return Err(Error::Custom(
                 "--dry-run is not possible on MySQL/MariaDB: DDL commits implicitly, so nothing could be rolled back; \
                  use `migrate sql` to review the statements instead"
@@ -261,9 +255,7 @@ impl Migrator {
         let result = self
             .up_locked(url, &graph, target, &table, &mut session, options)
             .await;
-        if let Some(conn) = session.conn.take() {
-            conn.close().await;
-        }
+        session.close().await;
         result
     }
 
@@ -394,9 +386,7 @@ impl Migrator {
         let result = self
             .down_locked(url, &graph, &table, &mut session, &down)
             .await;
-        if let Some(conn) = session.conn.take() {
-            conn.close().await;
-        }
+        session.close().await;
         result
     }
 

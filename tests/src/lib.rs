@@ -8,6 +8,9 @@
 //! them, unless `CI` is set: in CI every backend is mandatory and an
 //! unreachable server fails the test.
 
+mod run;
+
+pub use run::Run;
 use sqlx::{AssertSqlSafe, Connection, Row};
 use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
