@@ -86,10 +86,9 @@ pub(crate) async fn run(
                             State::Applied,
                             applied_at,
                             ctx.applied_by,
-                            match backend {
-                                Backend::Postgres => None,
-                                _ => Some(millis(started.elapsed())),
-                            },
+                            // Queued statements have not run yet: the
+                            // database measures the duration itself.
+                            None,
                         ),
                     ),
                     Direction::Down => ctx.table.delete_sql(backend, revision.id),

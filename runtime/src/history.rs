@@ -157,7 +157,13 @@ impl Table {
                     "CAST(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000 AS BIGINT)"
                         .to_owned()
                 }
-                _ => "0".to_owned(),
+                // SQLite's 'now' is the time of the statement being run, and
+                // the revision started at `applied_at`.
+                Backend::Sqlite => format!(
+                    "CAST((julianday('now') - julianday({})) * 86400000 AS INTEGER)",
+                    literal(backend, &row.applied_at)
+                ),
+                Backend::MySql => "0".to_owned(),
             },
         };
         format!(

@@ -5,10 +5,11 @@
 //! destructive statement in a revision not marked `#[destructive(reviewed)]`
 //! is refused there, so it never reaches the database.
 //!
-//! On PostgreSQL, statements that return nothing are queued and sent together
-//! with the next statement that reads, or with the revision's history row and
-//! COMMIT: a schema-only revision costs one round trip. An error is still
-//! reported against the statement that caused it.
+//! On PostgreSQL and SQLite, statements that return nothing are queued and
+//! sent together with the next statement that reads, or with the revision's
+//! history row and COMMIT: a schema-only revision costs one round trip (one
+//! hand-off to SQLite's worker thread). An error is still reported against
+//! the statement that caused it.
 
 use crate::conn::{Conn, with_conn};
 use crate::revision::Revision;
@@ -69,7 +70,8 @@ impl Session {
             conn: Some(conn),
             backend,
             queue: Vec::new(),
-            pipeline: backend == Backend::Postgres,
+            // MySQL runs each statement on its own: DDL commits implicitly there.
+            pipeline: backend != Backend::MySql,
             log: None,
             revision: String::new(),
         }
