@@ -118,6 +118,36 @@ impl Table {
         )
     }
 
+    /// The applied state of the history as one string, `id:checksum:state`
+    /// joined by `,` in byte order of id, or None on MySQL (where
+    /// `GROUP_CONCAT` truncates at 1 KiB by default). Reading one value is
+    /// much cheaper than decoding every row, which is all a start-up with
+    /// nothing pending needs. A missing table reads as None too.
+    pub(crate) async fn summary(&self, conn: &mut Conn) -> Result<Option<String>> {
+        let table = self.quoted(conn.backend());
+        let sql = match conn.backend() {
+            Backend::Postgres => format!(
+                "SELECT string_agg(id || ':' || checksum || ':' || state, ',' ORDER BY id COLLATE \"C\") FROM {table}"
+            ),
+            Backend::Sqlite => format!(
+                "SELECT group_concat(id || ':' || checksum || ':' || state, ',' ORDER BY id) FROM {table}"
+            ),
+            Backend::MySql => return Ok(None),
+        };
+        match conn.fetch_text(&sql).await {
+            Ok(rows) => Ok(rows
+                .into_iter()
+                .next()
+                .and_then(|row| row.into_iter().next())
+                .flatten()),
+            Err(error) if is_missing_table(&error) => Ok(None),
+            Err(source) => Err(Error::Database {
+                action: format!("reading history table `{}`", self.name),
+                source,
+            }),
+        }
+    }
+
     /// Reads the history; a missing table reads as empty (nothing is created).
     pub(crate) async fn read(&self, conn: &mut Conn) -> Result<Vec<AppliedRevision>> {
         let sql = self.select_sql(conn.backend());
