@@ -117,13 +117,8 @@ impl Migrator {
             Some(target) => graph.require(target)?.id,
             None => graph.head()?,
         };
-        let table = self.table()?;
-        let mut session = self.session(url).await?;
-        let history = table.read(session.conn()).await;
-        let backend = session.backend;
-        session.close().await;
-        let history = history?;
-        plan::validate(&graph, &history, &table.name, false)?;
+        let (backend, history) = self.read_history(url).await?;
+        plan::validate(&graph, &history, &self.table, false)?;
         render(backend, plan::pending(&graph, &history, Some(target))).await
     }
 }

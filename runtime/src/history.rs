@@ -164,16 +164,29 @@ impl Table {
         }
     }
 
-    /// Creates the table if needed and reads it, in one round trip where the backend allows.
+    /// Creates the table if needed and reads it: one round trip on
+    /// PostgreSQL and SQLite, two on MySQL (which runs one statement per
+    /// query unless the connection asked for more).
     pub(crate) async fn create_and_read(&self, conn: &mut Conn) -> Result<Vec<AppliedRevision>> {
         let backend = conn.backend();
-        conn.execute_batch(&self.create_sql(backend))
+        let create = self.create_sql(backend);
+        let creating = |source| Error::Database {
+            action: format!("creating history table `{}`", self.name),
+            source,
+        };
+        if backend == Backend::MySql {
+            conn.execute_batch(&create)
+                .await
+                .map_err(|e| creating(e.source))?;
+            return self.read(conn).await;
+        }
+        let rows = conn
+            .fetch_text(&format!("{create};\n{}", self.select_sql(backend)))
             .await
-            .map_err(|e| Error::Database {
-                action: format!("creating history table `{}`", self.name),
-                source: e.source,
-            })?;
-        self.read(conn).await
+            .map_err(creating)?;
+        rows.into_iter()
+            .map(|row| parse_row(&self.name, row))
+            .collect()
     }
 
     /// The row of a revision, as an INSERT.

@@ -206,11 +206,20 @@ impl Migrator {
     /// running anything: for a CI step that only reports.
     pub async fn pending_destructive(&self, url: &str) -> Result<Vec<(String, String)>> {
         let graph = self.graph()?;
+        let (_, history) = self.read_history(url).await?;
+        Ok(plan::destructive(&plan::pending(&graph, &history, None)))
+    }
+
+    /// Connects, reads the history without the lock, and disconnects.
+    pub(crate) async fn read_history(
+        &self,
+        url: &str,
+    ) -> Result<(Backend, Vec<crate::history::AppliedRevision>)> {
         let table = self.table()?;
         let mut session = self.session(url).await?;
         let history = table.read(session.conn()).await;
         session.close().await;
-        Ok(plan::destructive(&plan::pending(&graph, &history?, None)))
+        Ok((session.backend, history?))
     }
 
     /// Applies every pending revision up to the single head.

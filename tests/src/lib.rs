@@ -279,3 +279,48 @@ macro_rules! backend_tests {
         )*
     };
 }
+
+/// Prepares a child process the way the CLI tests run one: `DATABASE_URL`
+/// set, no inherited logging or colour settings, a scratch working directory
+/// (nothing lands in the source tree), piped output, killed when dropped.
+pub fn isolate<'c>(
+    command: &'c mut tokio::process::Command,
+    url: &str,
+) -> &'c mut tokio::process::Command {
+    command
+        .env("DATABASE_URL", url)
+        .env_remove("RUST_LOG")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("NO_COLOR")
+        .current_dir(std::env::temp_dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+}
+
+/// Reads `lines` until one satisfies `wanted` and returns it. Panics, showing
+/// every line read, when the stream ends or 60 s pass first.
+pub async fn wait_for_line<R: tokio::io::AsyncBufRead + Unpin>(
+    lines: &mut tokio::io::Lines<R>,
+    what: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    let mut seen = String::new();
+    let found = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("read a line of output") {
+            if wanted(&line) {
+                return Some(line);
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(line)) => line,
+        Ok(None) => panic!("the output ended before {what}; it was:\n{seen}"),
+        Err(_) => panic!("no {what} within 60 s; the output was:\n{seen}"),
+    }
+}

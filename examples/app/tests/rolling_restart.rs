@@ -75,16 +75,10 @@ impl Instance {
 }
 
 async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>, prefix: &str) -> String {
-    tokio::time::timeout(PATIENCE, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.starts_with(prefix) {
-                return line;
-            }
-        }
-        panic!("stdout ended before {prefix:?}");
+    cofferdam_tests::wait_for_line(lines, &format!("a line starting with {prefix:?}"), |line| {
+        line.starts_with(prefix)
     })
     .await
-    .unwrap_or_else(|_| panic!("no {prefix:?} line"))
 }
 
 /// A round-robin layer-4 balancer. A connect error makes it try the next

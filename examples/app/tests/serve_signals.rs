@@ -103,16 +103,10 @@ impl Server {
 }
 
 async fn expect_line(lines: &mut Lines<BufReader<ChildStdout>>, prefix: &str) -> String {
-    tokio::time::timeout(PATIENCE, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.starts_with(prefix) {
-                return line;
-            }
-        }
-        panic!("stdout ended before a line starting with {prefix:?}");
+    cofferdam_tests::wait_for_line(lines, &format!("a line starting with {prefix:?}"), |line| {
+        line.starts_with(prefix)
     })
     .await
-    .unwrap_or_else(|_| panic!("no line starting with {prefix:?}"))
 }
 
 struct Answer {

@@ -17,7 +17,6 @@
 
 #![allow(dead_code)] // Each test binary uses part of it.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 const SET: &str = "COFFERDAM_CLI_CHILD_SET";
@@ -56,19 +55,12 @@ pub use cofferdam_tests::Run;
 /// Runs `migrate <args>` for migration set `set` against `url`.
 pub async fn migrate(set: &str, url: &str, args: &[&str]) -> Run {
     let exe = std::env::current_exe().expect("the test binary");
-    let child = tokio::process::Command::new(exe)
+    let mut command = tokio::process::Command::new(exe);
+    command
         .args(["cli_child", "--exact", "--nocapture", "--test-threads=1"])
         .env(SET, set)
-        .env(ARGS, serde_json::to_string(args).unwrap())
-        .env("DATABASE_URL", url)
-        .env_remove("RUST_LOG")
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("NO_COLOR")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
+        .env(ARGS, serde_json::to_string(args).unwrap());
+    let child = cofferdam_tests::isolate(&mut command, url)
         .spawn()
         .expect("start the test binary");
     let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)] // Each test binary uses part of it.
 
-use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::{Child, Command};
 
@@ -27,18 +26,7 @@ pub use cofferdam_tests::Run;
 /// directory so that nothing lands in the source tree.
 pub fn command(url: &str, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_example-app"));
-    command
-        .arg("migrate")
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env_remove("RUST_LOG")
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("NO_COLOR")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cofferdam_tests::isolate(command.arg("migrate").args(args), url);
     command
 }
 
