@@ -222,7 +222,7 @@ fn table_of(chain: &[&ExprMethodCall]) -> Option<String> {
         .map(name_of)
 }
 
-/// Looks through `&x`, `(x)` and `x.as_str()`-free wrappers.
+/// Looks through `&x`, `(x)` and invisible groups to the expression inside.
 fn strip(expr: &Expr) -> &Expr {
     match expr {
         Expr::Reference(reference) => strip(&reference.expr),
