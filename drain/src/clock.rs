@@ -4,12 +4,21 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
-use crate::handle::{Drain, Inner, millis};
+use crate::shared::{Inner, millis};
 use crate::state::{DrainOutcome, DrainState};
+
+/// Begins the drain and starts its clock; `false` if it had already begun.
+pub(crate) fn begin(inner: &Arc<Inner>) -> bool {
+    if !inner.begin() {
+        return false;
+    }
+    spawn(Arc::clone(inner));
+    true
+}
 
 /// Starts the clock on the current Tokio runtime, or on a thread of its own
 /// when there is none (a drain begun from a plain thread must still advance).
-pub(crate) fn spawn(inner: Arc<Inner>) {
+fn spawn(inner: Arc<Inner>) {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => {
             handle.spawn(run_clock(inner));
@@ -25,7 +34,7 @@ pub(crate) fn spawn(inner: Arc<Inner>) {
                         Ok(rt) => rt.block_on(run_clock(inner)),
                         Err(error) => {
                             tracing::error!(%error, "cannot start the drain clock; forcing");
-                            Drain { inner }.force();
+                            inner.force();
                         }
                     }
                 });

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::header::{CONNECTION, HeaderValue, RETRY_AFTER};
@@ -12,20 +13,19 @@ use tower::{Layer, Service};
 use crate::body::DrainBody;
 use crate::config::DrainMode;
 use crate::guard::InFlight;
-use crate::handle::Drain;
+use crate::shared::Inner;
 use crate::state::DrainState;
 
 /// A [`Layer`] that wraps a service with [`DrainService`]. Get one from
-/// [`Drain::layer`].
+/// [`Drain::layer`](crate::Drain::layer).
 #[derive(Debug, Clone)]
 pub struct DrainLayer {
-    drain: Drain,
+    shared: Arc<Inner>,
 }
 
 impl DrainLayer {
-    /// A layer driven by `drain`.
-    pub fn new(drain: Drain) -> Self {
-        Self { drain }
+    pub(crate) fn new(shared: Arc<Inner>) -> Self {
+        Self { shared }
     }
 }
 
@@ -35,7 +35,7 @@ impl<S> Layer<S> for DrainLayer {
     fn layer(&self, inner: S) -> Self::Service {
         DrainService {
             inner,
-            drain: self.drain.clone(),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -54,7 +54,7 @@ impl<S> Layer<S> for DrainLayer {
 #[derive(Debug, Clone)]
 pub struct DrainService<S> {
     inner: S,
-    drain: Drain,
+    shared: Arc<Inner>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for DrainService<S>
@@ -70,7 +70,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let shared = &self.drain.inner;
+        let shared = &self.shared;
         let http1 = req.version() < Version::HTTP_2;
         if shared.config.is_exempt(req.uri().path()) {
             return ResponseFuture::inner(self.inner.call(req), InFlight::exempt(shared), http1);

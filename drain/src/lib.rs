@@ -129,7 +129,9 @@ mod config;
 mod guard;
 mod handle;
 mod layer;
+mod listen;
 mod probe;
+mod shared;
 mod signal;
 mod state;
 
