@@ -85,10 +85,12 @@ impl Drain {
     /// when the drain had already begun.
     ///
     /// From here the handle runs its own clock: after the drain delay the
-    /// [`shutdown_signal`](Self::shutdown_signal) fires; after the drain
-    /// timeout, or once nothing is in flight, the state becomes
-    /// [`DrainState::Closed`]. The clock is a task on the current Tokio
-    /// runtime, or on a small thread of its own when called outside one.
+    /// [`shutdown_signal`](Self::shutdown_signal) fires; once nothing is in
+    /// flight, or at the drain timeout, the state becomes
+    /// [`DrainState::Closed`]; at the drain timeout the
+    /// [`deadline_token`](Self::deadline_token) is cancelled. The clock is a
+    /// task on the current Tokio runtime, or on a small thread of its own
+    /// when called outside one.
     pub fn begin_drain(&self) -> bool {
         crate::clock::begin(&self.inner)
     }
@@ -185,13 +187,27 @@ impl Drain {
         self.inner.begun.clone()
     }
 
-    /// A token cancelled when the drain reaches [`DrainState::Closed`]: at the
-    /// drain deadline, when forced, or as soon as nothing is in flight after
-    /// the delay. Long-lived handlers (long polls, WebSockets) should select
-    /// on `deadline_token().cancelled()` and wind down; the layer already ends
+    /// A token cancelled at the drain deadline: when the drain timeout has
+    /// passed after the delay, or when the drain is forced. Not when the
+    /// drain merely empties: the server may still be finishing connections
+    /// then (HTTP/2 streams sent before `GOAWAY` arrived), and those requests
+    /// are served.
+    ///
+    /// Bound the server future by it (see the crate docs), so a stalled
+    /// connection cannot hold the process past the deadline. Long-lived
+    /// handlers (long polls, WebSockets) should select on
+    /// `deadline_token().cancelled()` and wind down; the layer already ends
     /// streaming response bodies at that moment.
     pub fn deadline_token(&self) -> CancellationToken {
-        self.inner.closed.clone()
+        self.inner.deadline.clone()
+    }
+
+    /// A future that resolves when the state reaches [`DrainState::Closed`]:
+    /// once nothing is in flight after the delay, at the deadline, or when
+    /// forced. Await it after the server has finished, before reading the
+    /// [`outcome`](Self::outcome).
+    pub fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.inner.closed.clone().cancelled_owned()
     }
 
     /// Counts work that the layer cannot see, such as an upgraded WebSocket

@@ -45,9 +45,12 @@ impl<S> Layer<S> for DrainLayer {
 /// For every request outside the exempt paths it:
 /// 1. counts the request, *then* reads the state, so a drain that begins
 ///    concurrently always sees the request in its count;
-/// 2. answers `503` with `Retry-After` if the drain is
-///    [`Closed`](DrainState::Closed), or has begun in
-///    [`DrainMode::RejectNew`];
+/// 2. answers `503` with `Retry-After` once the drain deadline has passed
+///    (the drain timeout, or [`force`](crate::Drain::force)), or once the
+///    drain has begun in [`DrainMode::RejectNew`]. In the default mode a
+///    request that arrives after the drain emptied and closed, but before
+///    the deadline, is served: it is an HTTP/2 stream the client sent before
+///    `GOAWAY` reached it, and the client was promised an answer;
 /// 3. otherwise calls the inner service, adds `Connection: close` to HTTP/1
 ///    responses if a drain has begun by the time the response is ready, and
 ///    moves the count into the [`DrainBody`].
@@ -76,13 +79,9 @@ where
             return ResponseFuture::inner(self.inner.call(req), InFlight::exempt(shared), http1);
         }
         let guard = InFlight::counted(shared);
-        let reject = match shared.state() {
-            DrainState::Serving => false,
-            DrainState::Draining | DrainState::Closing => {
-                shared.config.mode() == DrainMode::RejectNew
-            }
-            DrainState::Closed => true,
-        };
+        let reject = shared.past_deadline()
+            || (shared.state() != DrainState::Serving
+                && shared.config.mode() == DrainMode::RejectNew);
         if reject {
             drop(guard);
             shared.count_rejected();

@@ -27,13 +27,14 @@
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //!     let server = axum::serve(listener, app).with_graceful_shutdown(drain.shutdown_signal());
 //!     tokio::select! {
+//!         // Every connection has finished, HTTP/2 ones after their GOAWAY.
 //!         served = server => served?,
-//!         // A connection that never finishes must not hold the process.
+//!         // The drain timeout passed: a connection that never finishes must
+//!         // not hold the process.
 //!         () = drain.deadline_token().cancelled_owned() => {}
 //!     }
-//!     if let Err(left) = drain.wait_drained(Duration::from_secs(1)).await {
-//!         eprintln!("{left}");
-//!     }
+//!     drain.closed().await;
+//!     println!("drain outcome: {:?}", drain.outcome());
 //!     Ok(())
 //! }
 //! ```
@@ -53,7 +54,12 @@
 //! 3. Requests in flight get up to the **drain timeout**. The state becomes
 //!    [`DrainState::Closed`] as soon as none is left, or at the deadline, when
 //!    streaming bodies (SSE included) are ended and the count left is
-//!    reported; [`Drain::deadline_token`] is cancelled then.
+//!    reported; [`Drain::deadline_token`] is cancelled at the deadline only.
+//!    An empty drain is not a finished server: an HTTP/2 client may have
+//!    sent a stream just before `GOAWAY` reached it, and hyper hands it to
+//!    the layer after the drain emptied. It is served, and the server future
+//!    resolves once the connection is done, so await the server, bounded by
+//!    the deadline, before returning from `main`.
 //!
 //! Measured on loopback with a balancer that lags, this loses no request,
 //! whereas answering `503` during the delay turns the lag into client errors.
@@ -93,6 +99,7 @@
 //!     () = graceful.shutdown() => {}
 //!     () = drain.deadline_token().cancelled_owned() => {}
 //! }
+//! drain.closed().await;
 //! ```
 //!
 //! # Features

@@ -28,9 +28,13 @@ pub(crate) struct Inner {
     pub(crate) rejected: AtomicU64,
     pub(crate) force_closed: AtomicU64,
     timeline: Mutex<Timeline>,
+    /// Cancelled at `begin`, after the delay, at `Closed`, and at the
+    /// deadline (the timeout, or `force`): the last is not always the third,
+    /// since an empty drain closes before its deadline.
     pub(crate) begun: CancellationToken,
     pub(crate) closing: CancellationToken,
     pub(crate) closed: CancellationToken,
+    pub(crate) deadline: CancellationToken,
     pub(crate) signals: Mutex<Option<SignalHandler>>,
 }
 
@@ -65,6 +69,7 @@ impl Inner {
             begun: CancellationToken::new(),
             closing: CancellationToken::new(),
             closed: CancellationToken::new(),
+            deadline: CancellationToken::new(),
             signals: Mutex::new(None),
         }
     }
@@ -125,6 +130,7 @@ impl Inner {
         tracing::warn!(in_flight, from = %current, "drain forced; ending remaining responses");
         self.begun.cancel();
         self.closing.cancel();
+        self.deadline.cancel();
         self.closed.cancel();
         true
     }
@@ -137,8 +143,14 @@ impl Inner {
         self.force_closed.fetch_add(1, SeqCst);
     }
 
-    pub(crate) fn closed_token(&self) -> &CancellationToken {
-        &self.closed
+    /// Whether the drain timeout has passed or the drain was forced: from
+    /// then on streaming bodies end and new requests are refused.
+    pub(crate) fn past_deadline(&self) -> bool {
+        self.deadline.is_cancelled()
+    }
+
+    pub(crate) fn deadline_token(&self) -> &CancellationToken {
+        &self.deadline
     }
 
     fn record_end(&self, outcome: DrainOutcome) {
@@ -149,11 +161,16 @@ impl Inner {
     }
 
     /// Closing → Closed by the clock; `false` if `force` got there first.
+    /// A drain that times out is past its deadline as it closes; an empty one
+    /// is not: its connections may still be finishing (see `clock.rs`).
     pub(crate) fn close(&self, outcome: DrainOutcome) -> bool {
         if !self.advance(DrainState::Closing, DrainState::Closed) {
             return false;
         }
         self.record_end(outcome);
+        if matches!(outcome, DrainOutcome::TimedOut { .. }) {
+            self.deadline.cancel();
+        }
         self.closed.cancel();
         true
     }

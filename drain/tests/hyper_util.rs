@@ -64,6 +64,7 @@ async fn hyper_util_server_drains_an_in_flight_request() {
                 () = graceful.shutdown() => {}
                 () = drain.deadline_token().cancelled_owned() => {}
             }
+            drain.closed().await;
         })
     };
 
