@@ -73,10 +73,31 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        self.try_call(req)
+            .unwrap_or_else(|http1| ResponseFuture::unavailable(&self.shared, http1))
+    }
+}
+
+impl<S> DrainService<S> {
+    pub(crate) fn shared(&self) -> &Inner {
+        &self.shared
+    }
+
+    /// Calls the inner service for a request the drain admits; `Err` with
+    /// whether it was HTTP/1 when the drain rejects it, already counted as
+    /// rejected.
+    pub(crate) fn try_call<ReqBody, ResBody>(
+        &mut self,
+        req: Request<ReqBody>,
+    ) -> Result<ResponseFuture<S::Future, ResBody>, bool>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
         let shared = &self.shared;
         let http1 = req.version() < Version::HTTP_2;
         if shared.config.is_exempt(req.uri().path()) {
-            return ResponseFuture::inner(self.inner.call(req), InFlight::exempt(shared), http1);
+            let guard = InFlight::exempt(shared);
+            return Ok(ResponseFuture::inner(self.inner.call(req), guard, http1));
         }
         let guard = InFlight::counted(shared);
         let reject = shared.past_deadline()
@@ -86,9 +107,9 @@ where
             drop(guard);
             shared.count_rejected();
             tracing::debug!(path = req.uri().path(), "request rejected: draining");
-            return ResponseFuture::rejected(unavailable(shared.config.retry_after_secs(), http1));
+            return Err(http1);
         }
-        ResponseFuture::inner(self.inner.call(req), guard, http1)
+        Ok(ResponseFuture::inner(self.inner.call(req), guard, http1))
     }
 }
 
@@ -138,7 +159,9 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    fn rejected(response: Response<DrainBody<B>>) -> Self {
+    /// The `503` answer to a rejected request.
+    pub(crate) fn unavailable(shared: &Inner, http1: bool) -> Self {
+        let response = unavailable(shared.config.retry_after_secs(), http1);
         Self {
             kind: Kind::Rejected {
                 response: Some(response),

@@ -75,11 +75,16 @@
 //!
 //! The layer is a [`tower::Layer`]; wrap the service with hyper-util's
 //! `TowerToHyperService`, stop the accept loop on [`Drain::shutdown_signal`],
-//! and give each connection to hyper-util's `GracefulShutdown`:
+//! and give each connection to hyper-util's `GracefulShutdown`. Here the
+//! layer can also refuse the HTTP/2 requests it will not serve with
+//! `REFUSED_STREAM`, which clients retry, instead of answering `503`
+//! ([`DrainLayer::refuse_http2`]):
 //!
 //! ```ignore
 //! let service = TowerToHyperService::new(
-//!     ServiceBuilder::new().layer(drain.layer()).service(service_fn(handler)),
+//!     ServiceBuilder::new()
+//!         .layer(drain.layer().refuse_http2())
+//!         .service(service_fn(handler)),
 //! );
 //! let graceful = GracefulShutdown::new();
 //! let stop = drain.shutdown_signal();
@@ -115,7 +120,15 @@
 //!   [`Drain::deadline_token`].
 //! * **HTTP/2 `GOAWAY` cannot come from a layer.** It comes from the server:
 //!   axum's `with_graceful_shutdown` or hyper-util's `GracefulShutdown`,
-//!   driven by [`Drain::shutdown_signal`].
+//!   driven by [`Drain::shutdown_signal`]. A client that has seen `GOAWAY`
+//!   opens no new stream on the connection, and hyper leaves unprocessed,
+//!   for the client to retry, any stream numbered above the last one it
+//!   accepted.
+//! * **Under axum, a request the layer will not serve gets `503`,** even on
+//!   HTTP/2: `axum::serve` takes only services that never fail, and a layer
+//!   can only refuse a stream by failing. In the default mode that happens
+//!   only past the drain deadline. With hyper-util, use
+//!   [`DrainLayer::refuse_http2`].
 //! * A connection stalled in the middle of its request headers never reaches
 //!   the layer; axum 0.8 sets no header timeout, so its graceful shutdown can
 //!   wait for it forever. Bound the server future by
@@ -138,6 +151,7 @@ mod handle;
 mod layer;
 mod listen;
 mod probe;
+mod refuse;
 mod shared;
 mod signal;
 mod state;
@@ -148,6 +162,7 @@ pub use guard::InFlight;
 pub use handle::Drain;
 pub use layer::{DrainLayer, DrainService, ResponseFuture};
 pub use probe::{Liveness, Readiness};
+pub use refuse::{BoxError, RefuseFuture, RefuseHttp2, RefuseHttp2Layer, RefusedStream};
 pub use signal::{Signal, SignalHandler};
 pub use state::{DrainOutcome, DrainState, DrainStats, Remaining};
 
