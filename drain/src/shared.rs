@@ -28,9 +28,9 @@ pub(crate) struct Inner {
     pub(crate) rejected: AtomicU64,
     pub(crate) force_closed: AtomicU64,
     timeline: Mutex<Timeline>,
-    /// Cancelled at `begin`, after the delay, at `Closed`, and at the
-    /// deadline (the timeout, or `force`): the last is not always the third,
-    /// since an empty drain closes before its deadline.
+    /// The four moments of a drain, in order: it began; the delay passed
+    /// (stop accepting); the state reached Closed; the deadline passed (the
+    /// timeout, or `force`). An empty drain closes before its deadline.
     pub(crate) begun: CancellationToken,
     pub(crate) closing: CancellationToken,
     pub(crate) closed: CancellationToken,
