@@ -300,18 +300,19 @@ async fn the_event_stream_ends_cleanly_at_the_drain_deadline() {
     assert_eq!(server.exit().await.code(), Some(1), "requests were cut");
 }
 
-/// Like `h2load -c4 -m1`: four HTTP/2 connections, each sending one request
-/// after another through SIGTERM. Every request must be answered `200` in
-/// full or refused in a way the client may retry (not sent, `REFUSED_STREAM`,
-/// or above the `GOAWAY`'s last stream id): a request sent just before
-/// `GOAWAY` arrived used to get `503`, or no answer when the process left
-/// before its connections finished. Whether a run hits that moment depends
-/// on timing; a correct server passes every run.
+/// Like `h2load -c4 -m1` and `-c2 -m10`: HTTP/2 connections, each sending
+/// requests back to back (one or ten at a time) through SIGTERM. Every
+/// request must be answered `200` in full or refused in a way the client may
+/// retry (not sent, `REFUSED_STREAM`, or above the `GOAWAY`'s last stream
+/// id): a request sent just before `GOAWAY` arrived used to get `503`, or no
+/// answer when the process left before its connections finished. Whether a
+/// run hits that moment depends on timing; a correct server passes every run.
 #[tokio::test]
 async fn http2_clients_get_every_answer_through_sigterm() {
     let mut server = Server::start(&["--drain-delay", "300ms", "--drain-timeout", "10s"]).await;
-    let clients: Vec<_> = (0..4)
-        .map(|_| tokio::spawn(h2_client_until_refused(server.addr)))
+    let clients: Vec<_> = [1, 1, 1, 1, 10, 10]
+        .into_iter()
+        .map(|streams| tokio::spawn(h2_client_until_refused(server.addr, streams)))
         .collect();
     tokio::time::sleep(Duration::from_millis(100)).await;
     server.signal("-TERM");
@@ -329,17 +330,37 @@ async fn http2_clients_get_every_answer_through_sigterm() {
     assert!(server.exit().await.success());
 }
 
-/// Sends GET / until the connection stops taking requests; returns how many
-/// were served. Panics on an answer other than `200` or a failure a client
-/// may not retry.
-async fn h2_client_until_refused(addr: SocketAddr) -> usize {
+/// Sends GET / on one connection, `streams` at a time, until the connection
+/// stops taking requests; returns how many were served. Panics on an answer
+/// other than `200` or a failure a client may not retry.
+async fn h2_client_until_refused(addr: SocketAddr, streams: usize) -> usize {
     let io = TokioIo::new(TcpStream::connect(addr).await.unwrap());
-    let (mut sender, conn) = http2::handshake(TokioExecutor::new(), io).await.unwrap();
+    let (sender, conn) = http2::handshake(TokioExecutor::new(), io).await.unwrap();
     let conn = tokio::spawn(conn);
+    let senders: Vec<_> = (0..streams)
+        .map(|_| tokio::spawn(requests_until_refused(addr, sender.clone())))
+        .collect();
+    drop(sender);
+    let mut served = 0;
+    for sender in senders {
+        served += sender.await.unwrap();
+    }
+    tokio::time::timeout(PATIENCE, conn)
+        .await
+        .expect("the server closes the connection")
+        .unwrap()
+        .expect("the connection ends cleanly");
+    served
+}
+
+async fn requests_until_refused(
+    addr: SocketAddr,
+    mut sender: http2::SendRequest<Empty<Bytes>>,
+) -> usize {
     let mut served = 0;
     loop {
         if sender.ready().await.is_err() {
-            break;
+            return served;
         }
         let request = Request::get(format!("http://{addr}/"))
             .body(Empty::<Bytes>::new())
@@ -354,20 +375,15 @@ async fn h2_client_until_refused(addr: SocketAddr) -> usize {
                 served += 1;
             }
             // Never sent: the client had seen GOAWAY.
-            Err(failed) if failed.message().is_some() => break,
+            Err(failed) if failed.message().is_some() => return served,
             Err(failed) => {
                 let error = failed.into_error();
                 assert!(retryable(&error), "a request failed for good: {error:?}");
-                break;
+                eprintln!("refused retryably: {error}");
+                return served;
             }
         }
     }
-    tokio::time::timeout(PATIENCE, conn)
-        .await
-        .expect("the server closes the connection")
-        .unwrap()
-        .expect("the connection ends cleanly");
-    served
 }
 
 /// Whether h2 says the stream was not processed (RFC 9113 section 8.7).
