@@ -10,15 +10,14 @@ use pin_project_lite::pin_project;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::guard::InFlight;
-use crate::state::DrainState;
 
 pin_project! {
     /// The body of every response that passed through the
     /// [`DrainLayer`](crate::DrainLayer).
     ///
     /// It holds the request's in-flight count until the inner body ends,
-    /// fails or is dropped. When the drain reaches [`DrainState::Closed`]
-    /// (deadline or [`force`](crate::Drain::force)) a body that is still
+    /// fails or is dropped. At the drain deadline (the timeout, or
+    /// [`force`](crate::Drain::force)) a body that is still
     /// streaming ends cleanly: a chunked or HTTP/2 stream (SSE included)
     /// finishes at the next frame boundary. A body with a declared
     /// `Content-Length` that ends short makes hyper close the connection.
@@ -91,7 +90,7 @@ impl<B: Body> Body for DrainBody<B> {
             return Poll::Ready(None);
         };
         let watch = held.is_counted();
-        if watch && held.inner.state() == DrainState::Closed {
+        if watch && held.inner.past_deadline() {
             return end_early(guard);
         }
         match body.poll_frame(cx) {
@@ -103,7 +102,7 @@ impl<B: Body> Body for DrainBody<B> {
             Poll::Pending => {
                 if watch {
                     let fut = deadline.get_or_insert_with(|| {
-                        Box::pin(held.inner.closed_token().clone().cancelled_owned())
+                        Box::pin(held.inner.deadline_token().clone().cancelled_owned())
                     });
                     ready!(fut.as_mut().poll(cx));
                     return end_early(guard);

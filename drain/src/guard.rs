@@ -1,9 +1,8 @@
 //! The in-flight guard: one count, released on drop.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::SeqCst;
 
-use crate::handle::Inner;
+use crate::shared::Inner;
 
 /// One unit of work in flight. The count drops when this guard is dropped.
 ///
@@ -17,7 +16,7 @@ pub struct InFlight {
 impl InFlight {
     pub(crate) fn counted(inner: &Arc<Inner>) -> Self {
         // Counted before anyone reads the state: see `DrainService::call`.
-        inner.in_flight.fetch_add(1, SeqCst);
+        inner.acquire();
         Self {
             inner: Arc::clone(inner),
             counted: true,

@@ -1,18 +1,18 @@
 //! The cloneable handle: the state machine, the counters, and the waits.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
-use tokio::sync::Notify;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::DrainConfig;
 use crate::guard::InFlight;
 use crate::layer::DrainLayer;
 use crate::probe::{Liveness, Readiness};
+use crate::shared::{Inner, millis};
 use crate::signal::SignalHandler;
 use crate::state::{DrainOutcome, DrainState, DrainStats, Remaining};
 
@@ -27,30 +27,6 @@ pub struct Drain {
     pub(crate) inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) config: DrainConfig,
-    pub(crate) state: AtomicU8,
-    pub(crate) in_flight: AtomicUsize,
-    /// Tasks inside `wait_idle`; the last guard only notifies when some wait,
-    /// so the serving path never touches the `Notify` lock.
-    pub(crate) waiters: AtomicUsize,
-    pub(crate) idle: Notify,
-    pub(crate) rejected: AtomicU64,
-    pub(crate) force_closed: AtomicU64,
-    pub(crate) timeline: Mutex<Timeline>,
-    pub(crate) begun: CancellationToken,
-    pub(crate) closing: CancellationToken,
-    pub(crate) closed: CancellationToken,
-    pub(crate) signals: Mutex<Option<SignalHandler>>,
-}
-
-#[derive(Default)]
-pub(crate) struct Timeline {
-    pub(crate) started: Option<Instant>,
-    pub(crate) duration: Option<Duration>,
-    pub(crate) outcome: Option<DrainOutcome>,
-}
-
 impl Default for Drain {
     fn default() -> Self {
         Self::new(DrainConfig::default())
@@ -59,11 +35,7 @@ impl Default for Drain {
 
 impl std::fmt::Debug for Drain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Drain")
-            .field("state", &self.state())
-            .field("in_flight", &self.in_flight())
-            .field("config", &self.inner.config)
-            .finish()
+        self.inner.fmt(f)
     }
 }
 
@@ -81,20 +53,7 @@ impl Drain {
             );
         }
         Self {
-            inner: Arc::new(Inner {
-                config,
-                state: AtomicU8::new(DrainState::Serving.as_u8()),
-                in_flight: AtomicUsize::new(0),
-                waiters: AtomicUsize::new(0),
-                idle: Notify::new(),
-                rejected: AtomicU64::new(0),
-                force_closed: AtomicU64::new(0),
-                timeline: Mutex::new(Timeline::default()),
-                begun: CancellationToken::new(),
-                closing: CancellationToken::new(),
-                closed: CancellationToken::new(),
-                signals: Mutex::new(None),
-            }),
+            inner: Arc::new(Inner::new(config)),
         }
     }
 
@@ -106,14 +65,14 @@ impl Drain {
     /// The tower [`Layer`](tower::Layer) that counts requests and applies the
     /// drain to them. Put it outermost, so the count covers everything else.
     pub fn layer(&self) -> DrainLayer {
-        DrainLayer::new(self.clone())
+        DrainLayer::new(Arc::clone(&self.inner))
     }
 
     /// A service answering `200 ready` while serving and `503 draining` once
     /// the drain has begun. Mount it as the readiness probe
     /// (`Router::route_service("/readyz", drain.readiness())`).
     pub fn readiness(&self) -> Readiness {
-        Readiness::new(self.clone())
+        Readiness::new(Arc::clone(&self.inner))
     }
 
     /// A service that always answers `200 ok`, draining or not: a draining
@@ -126,26 +85,14 @@ impl Drain {
     /// when the drain had already begun.
     ///
     /// From here the handle runs its own clock: after the drain delay the
-    /// [`shutdown_signal`](Self::shutdown_signal) fires; after the drain
-    /// timeout, or once nothing is in flight, the state becomes
-    /// [`DrainState::Closed`]. The clock is a task on the current Tokio
-    /// runtime, or on a small thread of its own when called outside one.
+    /// [`shutdown_signal`](Self::shutdown_signal) fires; once nothing is in
+    /// flight, or at the drain timeout, the state becomes
+    /// [`DrainState::Closed`]; at the drain timeout the
+    /// [`deadline_token`](Self::deadline_token) is cancelled. The clock is a
+    /// task on the current Tokio runtime, or on a small thread of its own
+    /// when called outside one.
     pub fn begin_drain(&self) -> bool {
-        let inner = &self.inner;
-        if !inner.advance(DrainState::Serving, DrainState::Draining) {
-            return false;
-        }
-        inner.timeline().started = Some(Instant::now());
-        inner.begun.cancel();
-        tracing::info!(
-            drain_delay_ms = millis(inner.config.delay()),
-            drain_timeout_ms = millis(inner.config.timeout()),
-            mode = ?inner.config.mode(),
-            in_flight = self.in_flight(),
-            "drain started; readiness now fails"
-        );
-        crate::clock::spawn(Arc::clone(inner));
-        true
+        crate::clock::begin(&self.inner)
     }
 
     /// Ends the drain now: the shutdown signal fires, streaming bodies end,
@@ -153,29 +100,7 @@ impl Drain {
     /// [`DrainOutcome::Forced`]. Use it for a second `SIGTERM`, or when the
     /// process must stop at once. Returns `false` if already closed.
     pub fn force(&self) -> bool {
-        let inner = &self.inner;
-        let mut current = inner.state();
-        loop {
-            if current == DrainState::Closed {
-                return false;
-            }
-            match inner.state.compare_exchange(
-                current.as_u8(),
-                DrainState::Closed.as_u8(),
-                SeqCst,
-                SeqCst,
-            ) {
-                Ok(_) => break,
-                Err(actual) => current = DrainState::from_u8(actual),
-            }
-        }
-        let in_flight = self.in_flight();
-        inner.record_end(DrainOutcome::Forced { in_flight });
-        tracing::warn!(in_flight, from = %current, "drain forced; ending remaining responses");
-        inner.begun.cancel();
-        inner.closing.cancel();
-        inner.closed.cancel();
-        true
+        self.inner.force()
     }
 
     /// The current state.
@@ -262,13 +187,27 @@ impl Drain {
         self.inner.begun.clone()
     }
 
-    /// A token cancelled when the drain reaches [`DrainState::Closed`]: at the
-    /// drain deadline, when forced, or as soon as nothing is in flight after
-    /// the delay. Long-lived handlers (long polls, WebSockets) should select
-    /// on `deadline_token().cancelled()` and wind down; the layer already ends
+    /// A token cancelled at the drain deadline: when the drain timeout has
+    /// passed after the delay, or when the drain is forced. Not when the
+    /// drain merely empties: the server may still be finishing connections
+    /// then (HTTP/2 streams sent before `GOAWAY` arrived), and those requests
+    /// are served.
+    ///
+    /// Bound the server future by it (see the crate docs), so a stalled
+    /// connection cannot hold the process past the deadline. Long-lived
+    /// handlers (long polls, WebSockets) should select on
+    /// `deadline_token().cancelled()` and wind down; the layer already ends
     /// streaming response bodies at that moment.
     pub fn deadline_token(&self) -> CancellationToken {
-        self.inner.closed.clone()
+        self.inner.deadline.clone()
+    }
+
+    /// A future that resolves when the state reaches [`DrainState::Closed`]:
+    /// once nothing is in flight after the delay, at the deadline, or when
+    /// forced. Await it after the server has finished, before reading the
+    /// [`outcome`](Self::outcome).
+    pub fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.inner.closed.clone().cancelled_owned()
     }
 
     /// Counts work that the layer cannot see, such as an upgraded WebSocket
@@ -276,86 +215,18 @@ impl Drain {
     pub fn track(&self) -> InFlight {
         InFlight::counted(&self.inner)
     }
-}
 
-impl Inner {
-    pub(crate) fn state(&self) -> DrainState {
-        DrainState::from_u8(self.state.load(SeqCst))
+    /// Installs handlers for `SIGTERM` and `SIGINT` (Ctrl-C on Windows): the
+    /// first signal calls [`begin_drain`](Drain::begin_drain), the second
+    /// calls [`force`](Drain::force). Calling it again, on this handle or a
+    /// clone, installs nothing and returns the same [`SignalHandler`].
+    ///
+    /// Must be called inside a Tokio runtime with I/O enabled
+    /// (`enable_all()`); returns an error otherwise, or if the operating
+    /// system refuses the registration. Handlers installed earlier keep
+    /// working, but the default action of these signals (terminate) is gone
+    /// for the whole process: see the limits in the crate docs.
+    pub fn install_signal_handlers(&self) -> io::Result<SignalHandler> {
+        crate::listen::install(&self.inner)
     }
-
-    pub(crate) fn advance(&self, from: DrainState, to: DrainState) -> bool {
-        self.state
-            .compare_exchange(from.as_u8(), to.as_u8(), SeqCst, SeqCst)
-            .is_ok()
-    }
-
-    pub(crate) fn timeline(&self) -> MutexGuard<'_, Timeline> {
-        // A panic while holding this lock leaves plain data behind; keep going.
-        self.timeline.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn count_rejected(&self) {
-        self.rejected.fetch_add(1, SeqCst);
-    }
-
-    pub(crate) fn count_force_closed(&self) {
-        self.force_closed.fetch_add(1, SeqCst);
-    }
-
-    pub(crate) fn closed_token(&self) -> &CancellationToken {
-        &self.closed
-    }
-
-    pub(crate) fn record_end(&self, outcome: DrainOutcome) {
-        let mut timeline = self.timeline();
-        let started = *timeline.started.get_or_insert_with(Instant::now);
-        timeline.duration = Some(started.elapsed());
-        timeline.outcome = Some(outcome);
-    }
-
-    /// Closing → Closed by the clock; `false` if `force` got there first.
-    pub(crate) fn close(&self, outcome: DrainOutcome) -> bool {
-        if !self.advance(DrainState::Closing, DrainState::Closed) {
-            return false;
-        }
-        self.record_end(outcome);
-        self.closed.cancel();
-        true
-    }
-
-    pub(crate) fn release(&self) {
-        if self.in_flight.fetch_sub(1, SeqCst) == 1 && self.waiters.load(SeqCst) > 0 {
-            self.idle.notify_waiters();
-        }
-    }
-
-    /// Resolves once the in-flight count is zero.
-    pub(crate) async fn wait_idle(&self) {
-        // Announce the waiter before reading the count: a guard that reaches
-        // zero either sees the waiter and notifies, or decremented before our
-        // read, which then sees zero (all SeqCst).
-        self.waiters.fetch_add(1, SeqCst);
-        let _waiting = WaiterGuard(&self.waiters);
-        loop {
-            let notified = self.idle.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.in_flight.load(SeqCst) == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-struct WaiterGuard<'a>(&'a AtomicUsize);
-
-impl Drop for WaiterGuard<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, SeqCst);
-    }
-}
-
-pub(crate) fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::header::{CONNECTION, HeaderValue, RETRY_AFTER};
@@ -12,20 +13,19 @@ use tower::{Layer, Service};
 use crate::body::DrainBody;
 use crate::config::DrainMode;
 use crate::guard::InFlight;
-use crate::handle::Drain;
+use crate::shared::Inner;
 use crate::state::DrainState;
 
 /// A [`Layer`] that wraps a service with [`DrainService`]. Get one from
-/// [`Drain::layer`].
+/// [`Drain::layer`](crate::Drain::layer).
 #[derive(Debug, Clone)]
 pub struct DrainLayer {
-    drain: Drain,
+    shared: Arc<Inner>,
 }
 
 impl DrainLayer {
-    /// A layer driven by `drain`.
-    pub fn new(drain: Drain) -> Self {
-        Self { drain }
+    pub(crate) fn new(shared: Arc<Inner>) -> Self {
+        Self { shared }
     }
 }
 
@@ -35,7 +35,7 @@ impl<S> Layer<S> for DrainLayer {
     fn layer(&self, inner: S) -> Self::Service {
         DrainService {
             inner,
-            drain: self.drain.clone(),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -45,16 +45,19 @@ impl<S> Layer<S> for DrainLayer {
 /// For every request outside the exempt paths it:
 /// 1. counts the request, *then* reads the state, so a drain that begins
 ///    concurrently always sees the request in its count;
-/// 2. answers `503` with `Retry-After` if the drain is
-///    [`Closed`](DrainState::Closed), or has begun in
-///    [`DrainMode::RejectNew`];
+/// 2. answers `503` with `Retry-After` once the drain deadline has passed
+///    (the drain timeout, or [`force`](crate::Drain::force)), or once the
+///    drain has begun in [`DrainMode::RejectNew`]. In the default mode a
+///    request that arrives after the drain emptied and closed, but before
+///    the deadline, is served: it is an HTTP/2 stream the client sent before
+///    `GOAWAY` reached it, and the client was promised an answer;
 /// 3. otherwise calls the inner service, adds `Connection: close` to HTTP/1
 ///    responses if a drain has begun by the time the response is ready, and
 ///    moves the count into the [`DrainBody`].
 #[derive(Debug, Clone)]
 pub struct DrainService<S> {
     inner: S,
-    drain: Drain,
+    shared: Arc<Inner>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for DrainService<S>
@@ -70,26 +73,43 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let shared = &self.drain.inner;
+        self.try_call(req)
+            .unwrap_or_else(|http1| ResponseFuture::unavailable(&self.shared, http1))
+    }
+}
+
+impl<S> DrainService<S> {
+    pub(crate) fn shared(&self) -> &Inner {
+        &self.shared
+    }
+
+    /// Calls the inner service for a request the drain admits; `Err` with
+    /// whether it was HTTP/1 when the drain rejects it, already counted as
+    /// rejected.
+    pub(crate) fn try_call<ReqBody, ResBody>(
+        &mut self,
+        req: Request<ReqBody>,
+    ) -> Result<ResponseFuture<S::Future, ResBody>, bool>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        let shared = &self.shared;
         let http1 = req.version() < Version::HTTP_2;
         if shared.config.is_exempt(req.uri().path()) {
-            return ResponseFuture::inner(self.inner.call(req), InFlight::exempt(shared), http1);
+            let guard = InFlight::exempt(shared);
+            return Ok(ResponseFuture::inner(self.inner.call(req), guard, http1));
         }
         let guard = InFlight::counted(shared);
-        let reject = match shared.state() {
-            DrainState::Serving => false,
-            DrainState::Draining | DrainState::Closing => {
-                shared.config.mode() == DrainMode::RejectNew
-            }
-            DrainState::Closed => true,
-        };
+        let reject = shared.past_deadline()
+            || (shared.state() != DrainState::Serving
+                && shared.config.mode() == DrainMode::RejectNew);
         if reject {
             drop(guard);
             shared.count_rejected();
             tracing::debug!(path = req.uri().path(), "request rejected: draining");
-            return ResponseFuture::rejected(unavailable(shared.config.retry_after_secs(), http1));
+            return Err(http1);
         }
-        ResponseFuture::inner(self.inner.call(req), guard, http1)
+        Ok(ResponseFuture::inner(self.inner.call(req), guard, http1))
     }
 }
 
@@ -139,7 +159,9 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    fn rejected(response: Response<DrainBody<B>>) -> Self {
+    /// The `503` answer to a rejected request.
+    pub(crate) fn unavailable(shared: &Inner, http1: bool) -> Self {
+        let response = unavailable(shared.config.retry_after_secs(), http1);
         Self {
             kind: Kind::Rejected {
                 response: Some(response),

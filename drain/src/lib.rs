@@ -27,13 +27,14 @@
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //!     let server = axum::serve(listener, app).with_graceful_shutdown(drain.shutdown_signal());
 //!     tokio::select! {
+//!         // Every connection has finished, HTTP/2 ones after their GOAWAY.
 //!         served = server => served?,
-//!         // A connection that never finishes must not hold the process.
+//!         // The drain timeout passed: a connection that never finishes must
+//!         // not hold the process.
 //!         () = drain.deadline_token().cancelled_owned() => {}
 //!     }
-//!     if let Err(left) = drain.wait_drained(Duration::from_secs(1)).await {
-//!         eprintln!("{left}");
-//!     }
+//!     drain.closed().await;
+//!     println!("drain outcome: {:?}", drain.outcome());
 //!     Ok(())
 //! }
 //! ```
@@ -53,7 +54,12 @@
 //! 3. Requests in flight get up to the **drain timeout**. The state becomes
 //!    [`DrainState::Closed`] as soon as none is left, or at the deadline, when
 //!    streaming bodies (SSE included) are ended and the count left is
-//!    reported; [`Drain::deadline_token`] is cancelled then.
+//!    reported; [`Drain::deadline_token`] is cancelled at the deadline only.
+//!    An empty drain is not a finished server: an HTTP/2 client may have
+//!    sent a stream just before `GOAWAY` reached it, and hyper hands it to
+//!    the layer after the drain emptied. It is served, and the server future
+//!    resolves once the connection is done, so await the server, bounded by
+//!    the deadline, before returning from `main`.
 //!
 //! Measured on loopback with a balancer that lags, this loses no request,
 //! whereas answering `503` during the delay turns the lag into client errors.
@@ -69,11 +75,16 @@
 //!
 //! The layer is a [`tower::Layer`]; wrap the service with hyper-util's
 //! `TowerToHyperService`, stop the accept loop on [`Drain::shutdown_signal`],
-//! and give each connection to hyper-util's `GracefulShutdown`:
+//! and give each connection to hyper-util's `GracefulShutdown`. Here the
+//! layer can also refuse the HTTP/2 requests it will not serve with
+//! `REFUSED_STREAM`, which clients retry, instead of answering `503`
+//! ([`DrainLayer::refuse_http2`]):
 //!
 //! ```ignore
 //! let service = TowerToHyperService::new(
-//!     ServiceBuilder::new().layer(drain.layer()).service(service_fn(handler)),
+//!     ServiceBuilder::new()
+//!         .layer(drain.layer().refuse_http2())
+//!         .service(service_fn(handler)),
 //! );
 //! let graceful = GracefulShutdown::new();
 //! let stop = drain.shutdown_signal();
@@ -93,6 +104,7 @@
 //!     () = graceful.shutdown() => {}
 //!     () = drain.deadline_token().cancelled_owned() => {}
 //! }
+//! drain.closed().await;
 //! ```
 //!
 //! # Features
@@ -108,7 +120,15 @@
 //!   [`Drain::deadline_token`].
 //! * **HTTP/2 `GOAWAY` cannot come from a layer.** It comes from the server:
 //!   axum's `with_graceful_shutdown` or hyper-util's `GracefulShutdown`,
-//!   driven by [`Drain::shutdown_signal`].
+//!   driven by [`Drain::shutdown_signal`]. A client that has seen `GOAWAY`
+//!   opens no new stream on the connection, and hyper leaves unprocessed,
+//!   for the client to retry, any stream numbered above the last one it
+//!   accepted.
+//! * **Under axum, a request the layer will not serve gets `503`,** even on
+//!   HTTP/2: `axum::serve` takes only services that never fail, and a layer
+//!   can only refuse a stream by failing. In the default mode that happens
+//!   only past the drain deadline. With hyper-util, use
+//!   [`DrainLayer::refuse_http2`].
 //! * A connection stalled in the middle of its request headers never reaches
 //!   the layer; axum 0.8 sets no header timeout, so its graceful shutdown can
 //!   wait for it forever. Bound the server future by
@@ -129,7 +149,10 @@ mod config;
 mod guard;
 mod handle;
 mod layer;
+mod listen;
 mod probe;
+mod refuse;
+mod shared;
 mod signal;
 mod state;
 
@@ -139,6 +162,7 @@ pub use guard::InFlight;
 pub use handle::Drain;
 pub use layer::{DrainLayer, DrainService, ResponseFuture};
 pub use probe::{Liveness, Readiness};
+pub use refuse::{BoxError, RefuseFuture, RefuseHttp2, RefuseHttp2Layer, RefusedStream};
 pub use signal::{Signal, SignalHandler};
 pub use state::{DrainOutcome, DrainState, DrainStats, Remaining};
 

@@ -2,13 +2,15 @@
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
 use tower::Service;
 
-use crate::handle::Drain;
+use crate::shared::Inner;
+use crate::state::DrainState;
 
 /// The readiness probe: `200 ready` while serving, `503 draining` from the
 /// moment the drain begins, so the orchestrator and any balancer that
@@ -20,17 +22,17 @@ use crate::handle::Drain;
 /// default) so the drain never rejects the probe itself.
 #[derive(Debug, Clone)]
 pub struct Readiness {
-    drain: Drain,
+    shared: Arc<Inner>,
 }
 
 impl Readiness {
-    pub(crate) fn new(drain: Drain) -> Self {
-        Self { drain }
+    pub(crate) fn new(shared: Arc<Inner>) -> Self {
+        Self { shared }
     }
 
     /// The answer the probe would give now.
     pub fn response(&self) -> Response<String> {
-        if self.drain.is_ready() {
+        if self.shared.state() == DrainState::Serving {
             plain(StatusCode::OK, "ready\n")
         } else {
             plain(StatusCode::SERVICE_UNAVAILABLE, "draining\n")

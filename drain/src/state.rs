@@ -22,7 +22,9 @@ pub enum DrainState {
     /// get until the drain timeout.
     Closing,
     /// Nothing is left in flight, or the deadline passed, or the drain was
-    /// forced. New requests are answered `503`.
+    /// forced. Until the deadline, requests the server still hands over
+    /// (HTTP/2 streams sent before `GOAWAY` arrived) are served as while
+    /// closing; past it they are answered `503`.
     Closed,
 }
 

@@ -53,7 +53,9 @@ impl Backend {
     }
 }
 
-/// A database of its own for one test.
+/// A database of its own for one test, dropped with this handle (after a
+/// panic too): the server database with `DROP DATABASE`, the SQLite file with
+/// its temporary directory.
 #[derive(Debug)]
 pub struct TestDb {
     /// The URL to give the migrator.
@@ -62,6 +64,8 @@ pub struct TestDb {
     pub backend: Backend,
     /// The database name (PostgreSQL, MySQL) or file path (SQLite).
     pub name: String,
+    /// Where it was created: the server URL, or the SQLite directory.
+    home: String,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -109,13 +113,19 @@ pub async fn fresh_database(backend: Backend) -> Option<TestDb> {
                 url,
                 backend,
                 name: path.display().to_string(),
+                home: dir.display().to_string(),
             })
         }
         Backend::Postgres | Backend::MySql => {
             let server = backend.server_url().expect("server backends have a URL");
             let created = create_database(backend, &server, &name).await;
             match created {
-                Ok(url) => Some(TestDb { url, backend, name }),
+                Ok(url) => Some(TestDb {
+                    url,
+                    backend,
+                    name,
+                    home: server,
+                }),
                 Err(error) if !all_backends_required() => {
                     announce_skip(backend, &server, &error);
                     None
@@ -127,6 +137,39 @@ pub async fn fresh_database(backend: Backend) -> Option<TestDb> {
             }
         }
     }
+}
+
+async fn drop_database(backend: Backend, server: &str, name: &str) -> Result<(), String> {
+    let drop = async {
+        match backend {
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(server).await?;
+                // FORCE ends the sessions a test left open (PostgreSQL 13+).
+                sqlx::raw_sql(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await?;
+                conn.close().await
+            }
+            Backend::MySql => {
+                let mut conn = sqlx::MySqlConnection::connect(server).await?;
+                // An open transaction in the database would make the drop
+                // wait for its metadata lock; not for long.
+                sqlx::raw_sql(AssertSqlSafe(format!(
+                    "SET SESSION lock_wait_timeout = 20; DROP DATABASE IF EXISTS {name}"
+                )))
+                .execute(&mut conn)
+                .await?;
+                conn.close().await
+            }
+            Backend::Sqlite => unreachable!(),
+        }
+    };
+    tokio::time::timeout(DROP_TIMEOUT, drop)
+        .await
+        .map_err(|_| "timed out".to_owned())?
+        .map_err(|e| e.to_string())
 }
 
 async fn create_database(backend: Backend, server: &str, name: &str) -> Result<String, String> {
@@ -158,7 +201,43 @@ async fn create_database(backend: Backend, server: &str, name: &str) -> Result<S
     Ok(url.to_string())
 }
 
+/// How long dropping a test database may take before it is reported as
+/// left behind.
+const DROP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Err(error) = self.remove() {
+            // Panicking here would abort a test that is already unwinding;
+            // say it instead (CI counts the databases left after the run).
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: test database {} was not dropped: {error}",
+                self.name
+            );
+        }
+    }
+}
+
 impl TestDb {
+    fn remove(&self) -> Result<(), String> {
+        if self.backend == Backend::Sqlite {
+            return std::fs::remove_dir_all(&self.home).map_err(|e| e.to_string());
+        }
+        let (backend, server, name) = (self.backend, self.home.clone(), self.name.clone());
+        // `drop` cannot await, and it usually runs on a worker of the test's
+        // runtime, where blocking on another runtime panics: a thread of its
+        // own with a small runtime does the work.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(drop_database(backend, &server, &name))
+        })
+        .join()
+        .map_err(|_| "the thread dropping it panicked".to_owned())?
+    }
     /// Runs `sql` and returns every column of every row as text.
     pub async fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         macro_rules! rows {

@@ -90,6 +90,33 @@ async fn keep_serving_mode_serves_through_closing_then_rejects_once_closed() {
     assert_eq!(drain.rejected(), 1);
 }
 
+/// An HTTP/2 stream sent just before `GOAWAY` reached the client can reach
+/// the layer after the drain emptied and closed; it is owed an answer.
+#[tokio::test(start_paused = true)]
+async fn an_emptied_drain_serves_late_requests_until_its_deadline() {
+    let drain = drain();
+    let svc = drain.layer().layer(service_fn(hello));
+    drain.begin_drain();
+    sleep(DELAY + Duration::from_secs(1)).await;
+    assert_eq!(drain.state(), DrainState::Closed);
+
+    let late = svc
+        .clone()
+        .oneshot(with_version("/", Version::HTTP_2))
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::OK);
+    assert_eq!(drain.in_flight(), 1, "counted like any other");
+    drop(late);
+    assert_eq!(drain.rejected(), 0);
+
+    sleep(TIMEOUT).await;
+    assert!(drain.deadline_token().is_cancelled());
+    let past = svc.oneshot(get("/")).await.unwrap();
+    assert_eq!(past.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(drain.rejected(), 1);
+}
+
 #[tokio::test(start_paused = true)]
 async fn reject_new_mode_answers_503_with_retry_after() {
     let drain = Drain::new(

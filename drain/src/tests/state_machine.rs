@@ -30,9 +30,18 @@ async fn an_idle_drain_goes_serving_draining_closing_closed() {
     sleep(DELAY).await;
     assert_eq!(drain.state(), DrainState::Closed);
     assert_eq!(drain.outcome(), Some(DrainOutcome::Drained));
-    assert!(drain.deadline_token().is_cancelled());
     let took = drain.drain_duration().unwrap();
     assert!(took >= DELAY && took < DELAY + TIMEOUT, "{took:?}");
+    tokio::time::timeout(Duration::ZERO, drain.closed())
+        .await
+        .expect("closed() has resolved");
+
+    // Empty is not the deadline: connections may still be finishing.
+    assert!(!drain.deadline_token().is_cancelled());
+    sleep(TIMEOUT).await;
+    assert!(drain.deadline_token().is_cancelled());
+    assert_eq!(drain.outcome(), Some(DrainOutcome::Drained), "unchanged");
+    assert_eq!(drain.drain_duration(), Some(took), "frozen at Closed");
 }
 
 #[tokio::test(start_paused = true)]

@@ -23,7 +23,7 @@ use cofferdam_drain::Drain;
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Serves `app` the way the crate docs say: graceful shutdown on the drain's
-/// signal, bounded by its deadline.
+/// signal, bounded by its deadline; the task ends once the drain is closed.
 pub async fn serve(app: Router, drain: &Drain) -> (SocketAddr, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -34,6 +34,7 @@ pub async fn serve(app: Router, drain: &Drain) -> (SocketAddr, JoinHandle<()>) {
             served = server => served.unwrap(),
             () = drain.deadline_token().cancelled_owned() => {}
         }
+        drain.closed().await;
     });
     (addr, task)
 }

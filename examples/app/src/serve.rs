@@ -99,8 +99,9 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         let migrate = migrator.up(&args.database_url);
         let outcome = tokio::select! {
             outcome = migrate => outcome,
-            // A second signal: stop waiting. Dropping the run drops its
-            // connection, so the open transaction rolls back.
+            // A second signal (or the drain deadline): stop waiting. Dropping
+            // the run drops its connection, so the open transaction rolls
+            // back.
             () = drain.deadline_token().cancelled_owned() => return forced_exit(),
         };
         match outcome {
@@ -136,21 +137,20 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     let server =
         axum::serve(listener, app(&drain, db)).with_graceful_shutdown(drain.shutdown_signal());
     tokio::select! {
+        // Every connection has closed: HTTP/2 ones once the streams sent
+        // before their GOAWAY are answered, which can be after the drain
+        // found nothing in flight.
         served = server => if let Err(error) = served {
             eprintln!("error: server failed: {error}");
             return ExitCode::FAILURE;
         },
-        // Bounds the graceful shutdown: a client stalled mid-request must not
-        // keep the process past the deadline.
+        // The drain timeout passed (or a second signal): a client stalled
+        // mid-request must not keep the process any longer.
         () = drain.deadline_token().cancelled_owned() => {}
     }
-    // Whatever stopped the server, the drain reaches Closed on its own clock:
-    // at once when nothing is left in flight, at the deadline otherwise.
-    let _ = tokio::time::timeout(
-        args.drain_timeout + Duration::from_secs(1),
-        drain.deadline_token().cancelled_owned(),
-    )
-    .await;
+    // With the connections gone nothing is in flight, so the clock closes the
+    // drain at once; bounded all the same.
+    let _ = tokio::time::timeout(args.drain_timeout + Duration::from_secs(1), drain.closed()).await;
     // Streaming bodies ended at the deadline unwind within moments.
     let _ = drain.wait_drained(Duration::from_millis(500)).await;
     let stats = drain.stats();

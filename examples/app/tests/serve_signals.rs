@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
-use hyper::client::conn::http1;
+use hyper::client::conn::{http1, http2};
 use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdout, Command};
@@ -298,4 +298,103 @@ async fn the_event_stream_ends_cleanly_at_the_drain_deadline() {
     assert!(report.contains("outcome=timed-out"), "{report}");
     assert!(report.contains("in_flight=0"), "{report}");
     assert_eq!(server.exit().await.code(), Some(1), "requests were cut");
+}
+
+/// Like `h2load -c4 -m1` and `-c2 -m10`: HTTP/2 connections, each sending
+/// requests back to back (one or ten at a time) through SIGTERM. Every
+/// request must be answered `200` in full or refused in a way the client may
+/// retry (not sent, `REFUSED_STREAM`, or above the `GOAWAY`'s last stream
+/// id): a request sent just before `GOAWAY` arrived used to get `503`, or no
+/// answer when the process left before its connections finished. Whether a
+/// run hits that moment depends on timing; a correct server passes every run.
+#[tokio::test]
+async fn http2_clients_get_every_answer_through_sigterm() {
+    let mut server = Server::start(&["--drain-delay", "300ms", "--drain-timeout", "10s"]).await;
+    let clients: Vec<_> = [1, 1, 1, 1, 10, 10]
+        .into_iter()
+        .map(|streams| tokio::spawn(h2_client_until_refused(server.addr, streams)))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.signal("-TERM");
+    let mut served = 0;
+    for client in clients {
+        served += tokio::time::timeout(PATIENCE, client)
+            .await
+            .expect("an HTTP/2 client hung")
+            .unwrap();
+    }
+    assert!(served > 0);
+    let report = expect_line(&mut server.stdout, "drain finished:").await;
+    assert!(report.contains("outcome=drained"), "{report}");
+    assert!(report.contains("rejected=0"), "{report}");
+    assert!(server.exit().await.success());
+}
+
+/// Sends GET / on one connection, `streams` at a time, until the connection
+/// stops taking requests; returns how many were served. Panics on an answer
+/// other than `200` or a failure a client may not retry.
+async fn h2_client_until_refused(addr: SocketAddr, streams: usize) -> usize {
+    let io = TokioIo::new(TcpStream::connect(addr).await.unwrap());
+    let (sender, conn) = http2::handshake(TokioExecutor::new(), io).await.unwrap();
+    let conn = tokio::spawn(conn);
+    let senders: Vec<_> = (0..streams)
+        .map(|_| tokio::spawn(requests_until_refused(addr, sender.clone())))
+        .collect();
+    drop(sender);
+    let mut served = 0;
+    for sender in senders {
+        served += sender.await.unwrap();
+    }
+    tokio::time::timeout(PATIENCE, conn)
+        .await
+        .expect("the server closes the connection")
+        .unwrap()
+        .expect("the connection ends cleanly");
+    served
+}
+
+async fn requests_until_refused(
+    addr: SocketAddr,
+    mut sender: http2::SendRequest<Empty<Bytes>>,
+) -> usize {
+    let mut served = 0;
+    loop {
+        if sender.ready().await.is_err() {
+            return served;
+        }
+        let request = Request::get(format!("http://{addr}/"))
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        match sender.try_send_request(request).await {
+            Ok(response) => {
+                let status = response.status();
+                let body = response.into_body().collect().await;
+                let body = body.expect("the body arrives whole").to_bytes();
+                assert_eq!(status, StatusCode::OK, "{body:?}");
+                assert_eq!(&body[..], b"Hello from example-app\n");
+                served += 1;
+            }
+            // Never sent: the client had seen GOAWAY.
+            Err(failed) if failed.message().is_some() => return served,
+            Err(failed) => {
+                let error = failed.into_error();
+                assert!(retryable(&error), "a request failed for good: {error:?}");
+                eprintln!("refused retryably: {error}");
+                return served;
+            }
+        }
+    }
+}
+
+/// Whether h2 says the stream was not processed (RFC 9113 section 8.7).
+fn retryable(error: &hyper::Error) -> bool {
+    let mut cause = std::error::Error::source(error);
+    while let Some(err) = cause {
+        if let Some(h2) = err.downcast_ref::<h2::Error>() {
+            return h2.reason() == Some(h2::Reason::REFUSED_STREAM)
+                || (h2.is_go_away() && h2.reason() == Some(h2::Reason::NO_ERROR));
+        }
+        cause = err.source();
+    }
+    false
 }
