@@ -30,7 +30,8 @@ const COMPOUND_KINDS: &[&[&str]] = &[
 ];
 
 /// The findings of a statement no dialect could parse: destructive ones when its leading tokens
-/// say `DROP <kind>`, `TRUNCATE` or `ALTER TABLE <t> ... DROP ...`, a single unknown otherwise.
+/// say `DROP <kind>`, `TRUNCATE` or `ALTER TABLE <t> ... DROP ...`, none for an `ALTER TABLE`
+/// that only adds or renames, a single unknown otherwise.
 pub(crate) fn findings(piece: &Piece<'_>) -> Vec<Finding> {
     let tokens: Vec<&Token> = piece.significant().collect();
     let mut cursor = Cursor {
@@ -42,7 +43,11 @@ pub(crate) fn findings(piece: &Piece<'_>) -> Vec<Finding> {
     } else if cursor.eat("TRUNCATE") {
         truncate(&mut cursor)
     } else if cursor.eat("ALTER") && cursor.eat("TABLE") {
-        alter_table(&mut cursor)
+        let found = alter_table(&mut cursor);
+        if found.is_empty() && adds_only(&mut cursor) {
+            return Vec::new();
+        }
+        found
     } else {
         Vec::new()
     };
@@ -102,14 +107,37 @@ fn alter_table(c: &mut Cursor<'_>) -> Vec<Finding> {
                 while let Some(word) = a.keyword().filter(|w| w != "IF") {
                     words.push(word);
                 }
-                found.push(Finding::destructive(
-                    words.join(" "),
-                    Some(format!("{table}.{column}")),
-                ));
+                let operation = words.join(" ");
+                let object = Some(format!("{table}.{column}"));
+                // Dropping a constraint on values or a default loses no row.
+                found.push(
+                    if operation == "DROP NOT NULL" || operation == "DROP DEFAULT" {
+                        Finding::breaking(operation, object)
+                    } else {
+                        Finding::destructive(operation, object)
+                    },
+                );
             }
         }
     }
     found
+}
+
+/// Whether every action of an `ALTER TABLE` (after its name) adds or renames something:
+/// nothing is lost, whatever the parser did not understand in it (a type it does not know).
+fn adds_only(c: &mut Cursor<'_>) -> bool {
+    c.pos = 2;
+    c.skip_modifiers(&["ONLY"]);
+    if c.name().is_none() {
+        return false;
+    }
+    top_level_actions(c.rest()).iter().all(|action| {
+        let mut a = Cursor {
+            tokens: action,
+            pos: 0,
+        };
+        a.eat("ADD") || a.eat("RENAME")
+    })
 }
 
 /// An `ALTER TABLE` action after its `DROP`.

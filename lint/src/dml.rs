@@ -1,0 +1,74 @@
+//! Which `WHERE` clauses select every row, and which values overwrite a column with a constant.
+
+use sqlparser::ast::{
+    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator, Value,
+};
+
+/// A `WHERE` that no row can fail: absent, `TRUE`, `1`, `1 = 1`, `'a' = 'a'`, `x OR TRUE`,
+/// `NOT FALSE`. Anything that reads a column is assumed to select only some rows.
+pub(crate) fn selects_every_row(selection: Option<&Expr>) -> bool {
+    selection.is_none_or(always_true)
+}
+
+fn always_true(expr: &Expr) -> bool {
+    match expr {
+        Expr::Value(v) => match &v.value {
+            Value::Boolean(b) => *b,
+            // MySQL and SQLite take a non-zero number as true.
+            Value::Number(n, _) => n.parse::<f64>().is_ok_and(|n| n != 0.0),
+            _ => false,
+        },
+        Expr::Nested(inner) => always_true(inner),
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr,
+        } => always_false(expr),
+        Expr::BinaryOp { left, op, right } => match op {
+            BinaryOperator::Or => always_true(left) || always_true(right),
+            BinaryOperator::And => always_true(left) && always_true(right),
+            BinaryOperator::Eq | BinaryOperator::GtEq | BinaryOperator::LtEq => {
+                constant(left) && constant(right) && left.to_string() == right.to_string()
+            }
+            _ => false,
+        },
+        Expr::IsNotNull(inner) => matches!(&**inner, Expr::Value(v) if v.value != Value::Null),
+        Expr::IsTrue(inner) => always_true(inner),
+        _ => false,
+    }
+}
+
+fn always_false(expr: &Expr) -> bool {
+    match expr {
+        Expr::Value(v) => match &v.value {
+            Value::Boolean(b) => !*b,
+            Value::Number(n, _) => n.parse::<f64>().is_ok_and(|n| n == 0.0),
+            _ => false,
+        },
+        Expr::Nested(inner) => always_false(inner),
+        _ => false,
+    }
+}
+
+/// A value that reads no column and no subquery: `NULL`, `0`, `'x'`, `now()`, `CAST('1' AS
+/// int)`. Setting every row to it overwrites what was there.
+pub(crate) fn constant(expr: &Expr) -> bool {
+    match expr {
+        Expr::Value(_) | Expr::TypedString { .. } => true,
+        Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => constant(inner),
+        Expr::Cast { expr, .. } => constant(expr),
+        Expr::BinaryOp { left, right, .. } => constant(left) && constant(right),
+        Expr::Function(function) => match &function.args {
+            FunctionArguments::None => true,
+            FunctionArguments::List(list) => list.args.iter().all(|arg| match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
+                | FunctionArg::Named {
+                    arg: FunctionArgExpr::Expr(e),
+                    ..
+                } => constant(e),
+                _ => false,
+            }),
+            FunctionArguments::Subquery(_) => false,
+        },
+        _ => false,
+    }
+}
