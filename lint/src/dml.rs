@@ -10,6 +10,26 @@ pub(crate) fn selects_every_row(selection: Option<&Expr>) -> bool {
     selection.is_none_or(always_true)
 }
 
+/// Whether a condition written as SQL text (`"1 = 1"`, `"TRUE"`, `"id = 3"`) selects every
+/// row. Text that does not parse is taken as selecting some rows: the runtime judges the
+/// statement it becomes.
+pub fn condition_always_true(condition: &str) -> bool {
+    let sql = format!("SELECT 1 WHERE {condition}");
+    let Ok(statements) = sqlparser::parser::Parser::parse_sql(&crate::dialect::GENERIC, &sql)
+    else {
+        return false;
+    };
+    let Some(sqlparser::ast::Statement::Query(query)) = statements.first() else {
+        return false;
+    };
+    match &*query.body {
+        sqlparser::ast::SetExpr::Select(select) => {
+            select.selection.as_ref().is_some_and(always_true)
+        }
+        _ => false,
+    }
+}
+
 fn always_true(expr: &Expr) -> bool {
     match expr {
         Expr::Value(v) => match &v.value {

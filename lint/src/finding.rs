@@ -40,7 +40,9 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub(crate) fn new(risk: Risk, operation: impl Into<String>, object: Option<String>) -> Self {
+    /// A finding with the standard hint for `operation`, for findings made outside SQL text
+    /// (the macro's reading of sea-query builders).
+    pub fn new(risk: Risk, operation: impl Into<String>, object: Option<String>) -> Self {
         let operation = operation.into();
         Finding {
             risk,
@@ -64,7 +66,8 @@ impl Finding {
         Finding::new(Risk::Unknown, "unparseable SQL", None)
     }
 
-    pub(crate) fn with_cascade(mut self, cascade: bool) -> Self {
+    /// The same finding, marked `CASCADE` when `cascade` is true.
+    pub fn with_cascade(mut self, cascade: bool) -> Self {
         self.cascade = cascade;
         self
     }

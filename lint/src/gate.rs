@@ -107,6 +107,27 @@ impl Gate {
         self.state.columns.insert(key(table), columns);
     }
 
+    /// Records a table the revision created by other means than SQL text (a sea-query
+    /// builder the macro read), so that dropping it later in the revision is not reported.
+    pub fn note_created_table(&mut self, table: &str) {
+        self.state.created.insert(key(table));
+    }
+
+    /// Records a column the revision added by other means than SQL text.
+    pub fn note_added_column(&mut self, table: &str, column: &str) {
+        self.state.added.insert((key(table), key(column)));
+    }
+
+    /// Whether the revision created `table` (so dropping or emptying it loses nothing).
+    pub fn is_new_table(&self, table: &str) -> bool {
+        self.state.is_new_table(table)
+    }
+
+    /// Whether the revision added `column` to `table`, or created the table.
+    pub fn is_new_column(&self, table: &str, column: &str) -> bool {
+        self.state.is_new_column(table, column)
+    }
+
     /// Forgets what the revision created, added and copied (keeping the known columns), to
     /// judge the next revision.
     pub fn next_revision(&mut self) {
