@@ -67,8 +67,9 @@ pub fn classify_builder(ty: Option<&str>, method: &str) -> Option<&'static str> 
 /// [`type_narrows`](crate::type_narrows)), as rendered by sea-query 1.0 for at least one
 /// backend; `Some(false)` for wide ones, None for a method that sets no type.
 ///
-/// `string()` narrows because MySQL renders it `varchar(255)`; `decimal()` does not, because
-/// no backend gives it a precision.
+/// `string_len(n)` is listed as narrowing; a caller that sees `n` should apply
+/// [`type_narrows`](crate::type_narrows)'s rule (255 or more widens). `decimal()` does not
+/// narrow, because no backend gives it a precision.
 ///
 /// ```
 /// use cofferdam_lint::column_type_narrows;
@@ -82,7 +83,6 @@ pub fn column_type_narrows(method: &str) -> Option<bool> {
         "char_len",
         "char",
         "string_len",
-        "string",
         "tiny_integer",
         "small_integer",
         "integer",
@@ -106,6 +106,7 @@ pub fn column_type_narrows(method: &str) -> Option<bool> {
     ];
     const WIDE: &[&str] = &[
         "text",
+        "string",
         "big_integer",
         "big_unsigned",
         "double",

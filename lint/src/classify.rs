@@ -44,6 +44,7 @@ fn judge(
         findings: cx.findings,
         warnings: cx.warnings,
         rebuilds: cx.rebuilds,
+        exempted: cx.exempted,
     }
 }
 
@@ -108,6 +109,7 @@ fn absorb(all: &mut Classification, mut one: Classification, range: &Range<usize
     all.findings.extend(one.findings);
     all.warnings.extend(one.warnings);
     all.rebuilds.extend(one.rebuilds);
+    all.exempted |= one.exempted;
 }
 
 /// sea-query renders SQLite's `decimal_len(p, s)` as `real(p, s)`, which no sqlparser grammar
@@ -224,6 +226,7 @@ fn parse_any(text: &str, state: &mut State) -> Option<Classification> {
             None => result = Some(found),
             Some(merged) => {
                 merged.statements = merged.statements.max(found.statements);
+                merged.exempted |= found.exempted;
                 merge_max(&mut merged.findings, found.findings);
                 merge_max(&mut merged.warnings, found.warnings);
                 for rebuild in found.rebuilds {

@@ -187,6 +187,11 @@ pub struct Classification {
     pub warnings: Vec<Finding>,
     /// Table rebuilds assumed faithful because the old table's columns were not known.
     pub rebuilds: Vec<Rebuild>,
+    /// Something would have been reported but for what earlier statements of the revision did
+    /// (a scratch table, a column it added, a rebuild that copies every column). The macro
+    /// then accepts a review marker even if it reports nothing, since a run that takes another
+    /// branch may judge differently.
+    pub exempted: bool,
 }
 
 impl Classification {

@@ -47,12 +47,12 @@
 //!
 //! The classifier does not know a column's current type, so it judges the target: a target
 //! that can hold fewer values than a common source is destructive. That is every
-//! length- or precision-bounded type (`varchar(n)`, `char(n)`, `decimal(p, s)`,
-//! `timestamp(0)`), every integer narrower than `bigint`, `real`/`float`, `boolean`, `date`
-//! and `time`, and any change with `USING`. `text`, unbounded `varchar`, `bigint`, `double
-//! precision`, unbounded `numeric`, `timestamp`, `json(b)`, `bytea`/`blob` and unknown
-//! (custom) types are not. Widening a `varchar(50)` to `varchar(500)` is therefore
-//! reported; mark it reviewed.
+//! length- or precision-bounded type (`varchar(n)` with `n` under 255, `char(n)`,
+//! `decimal(p, s)`, `timestamp(0)`), every integer narrower than `bigint`, `real`/`float`,
+//! `boolean`, `date` and `time`, and any change with `USING`. `text`, unbounded `varchar`,
+//! `varchar(255)` and longer, `bigint`, `double precision`, unbounded `numeric`, `timestamp`,
+//! `json(b)`, `bytea`/`blob` and unknown (custom) types are not. So widening `varchar(20)` to
+//! `varchar(50)` is reported (mark it reviewed), and cutting `text` to `varchar(300)` is not.
 //!
 //! ## Within one revision
 //!

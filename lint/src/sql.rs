@@ -20,9 +20,26 @@ pub(crate) struct Cx<'s> {
     pub(crate) findings: Vec<Finding>,
     pub(crate) warnings: Vec<Finding>,
     pub(crate) rebuilds: Vec<Rebuild>,
+    /// A finding was left out because of what earlier statements of the revision did.
+    pub(crate) exempted: bool,
 }
 
 impl<'s> Cx<'s> {
+    /// Whether the revision created `table`; remembers that the answer spared a finding.
+    fn new_table(&mut self, table: &str) -> bool {
+        let new = self.state.is_new_table(table);
+        self.exempted |= new;
+        new
+    }
+
+    /// Whether the revision added `column` to `table` (or created `table`); remembers that
+    /// the answer spared a finding.
+    fn new_column(&mut self, table: &str, column: &str) -> bool {
+        let new = self.state.is_new_column(table, column);
+        self.exempted |= new;
+        new
+    }
+
     pub(crate) fn new(dialect: Dialect, state: &'s mut State) -> Self {
         Cx {
             dialect,
@@ -30,6 +47,7 @@ impl<'s> Cx<'s> {
             findings: Vec::new(),
             warnings: Vec::new(),
             rebuilds: Vec::new(),
+            exempted: false,
         }
     }
 }
@@ -146,7 +164,7 @@ pub(crate) fn statement_findings(statement: &Statement, cx: &mut Cx<'_>) {
             let cascade = truncate.cascade == Some(CascadeOption::Cascade);
             for target in &truncate.table_names {
                 let table = name_of(&target.name);
-                if !cx.state.is_new_table(&table) {
+                if !cx.new_table(&table) {
                     cx.findings
                         .push(Finding::destructive("TRUNCATE", Some(table)).with_cascade(cascade));
                 }
@@ -154,7 +172,7 @@ pub(crate) fn statement_findings(statement: &Statement, cx: &mut Cx<'_>) {
         }
         Statement::Delete(delete) if dml::selects_every_row(delete.selection.as_ref()) => {
             for table in deleted_tables(delete) {
-                if !cx.state.is_new_table(&table) {
+                if !cx.new_table(&table) {
                     cx.findings
                         .push(Finding::destructive("DELETE without WHERE", Some(table)));
                 }
@@ -204,10 +222,10 @@ fn push(cx: &mut Cx<'_>, operation: &str, object: Option<String>) {
 /// nor when it copied every column of it into a new table first (a rebuild). A rebuild that
 /// leaves columns out is reported as dropping them.
 fn drop_table_loses(table: &str, cx: &mut Cx<'_>) -> bool {
-    let state = &mut *cx.state;
-    if state.is_new_table(table) {
+    if cx.new_table(table) {
         return false;
     }
+    let state = &mut *cx.state;
     let Some(copied) = state.copied.get(&key(table)).cloned() else {
         return true;
     };
@@ -230,6 +248,7 @@ fn drop_table_loses(table: &str, cx: &mut Cx<'_>) -> bool {
             copied,
         }),
     }
+    cx.exempted = true;
     false
 }
 
@@ -324,7 +343,7 @@ fn update_findings(update: &Update, cx: &mut Cx<'_>) {
             .and_then(|p| p.as_ident())
             .map(|i| i.value.clone())
             .unwrap_or_default();
-        if dml::constant(&assignment.value) && !cx.state.is_new_column(&table, &column) {
+        if dml::constant(&assignment.value) && !cx.new_column(&table, &column) {
             cx.findings.push(Finding::destructive(
                 "UPDATE without WHERE",
                 Some(format!("{table}.{column}")),
@@ -478,7 +497,7 @@ fn alter_column(table: &str, column: &str, op: &AlterColumnOperation, cx: &mut C
             data_type, using, ..
         } => {
             let loses = using.is_some() || type_narrows(&data_type.to_string());
-            if loses && !cx.state.is_new_column(table, column) {
+            if loses && !cx.new_column(table, column) {
                 let using = if using.is_some() { " USING ..." } else { "" };
                 cx.findings.push(Finding::destructive(
                     "ALTER COLUMN TYPE",
@@ -500,7 +519,7 @@ fn column_definition(
     cx: &mut Cx<'_>,
 ) {
     let object = format!("{table}.{column}");
-    if cx.state.is_new_column(table, column) {
+    if cx.new_column(table, column) {
         return;
     }
     if type_narrows(data_type) {

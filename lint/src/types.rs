@@ -2,7 +2,8 @@
 //!
 //! The current type is not in the text, so a target is destructive when it holds fewer values
 //! than a common source: a bound on length or precision, a narrow integer, a float, a boolean,
-//! a date or a time. Unbounded and wide targets are not.
+//! a date or a time. Unbounded and wide targets are not, nor a variable-length string of 255
+//! or more (the usual "make it longer").
 
 /// Wide targets: any common source converts into them without loss (or fails loudly).
 const WIDE: &[&str] = &[
@@ -86,10 +87,17 @@ pub fn type_narrows(target: &str) -> bool {
         .replace(" UNSIGNED", "")
         .replace(" SIGNED", "");
     if let Some(open) = base.find('(') {
-        // `varchar(50)`, `decimal(10, 2)`, `timestamp(0)`, `enum('a', 'b')`: bounded, except
-        // `varbinary(n)`-like wide names that still take a bound are bounded too.
+        // `varchar(50)`, `decimal(10, 2)`, `timestamp(0)`, `enum('a', 'b')`: bounded. A
+        // variable-length string of 255 or more is taken as a widening: it is the common
+        // target of "make this column longer" (and MySQL's `varchar` default), rarely a cut.
         let name = base[..open].trim();
-        return !name.is_empty();
+        let bound: Option<u64> = base[open + 1..]
+            .split([',', ')'])
+            .next()
+            .and_then(|n| n.trim().parse().ok());
+        let variable = ["VARCHAR", "CHARACTER VARYING", "NVARCHAR", "VARBINARY"].contains(&name);
+        let long_string = variable && bound.is_some_and(|b| b >= 255);
+        return !name.is_empty() && !long_string;
     }
     let base = base.trim();
     if WIDE.contains(&base) {
@@ -109,7 +117,6 @@ mod tests {
     fn targets() {
         for narrow in [
             "varchar(10)",
-            "VARCHAR(255)",
             "character varying(20)",
             "decimal(10, 2)",
             "numeric(5)",
@@ -143,6 +150,8 @@ mod tests {
             "uuid",
             "citext",
             "my_domain",
+            "varchar(255)",
+            "VARCHAR(1000)",
         ] {
             assert!(!type_narrows(wide), "{wide}");
         }

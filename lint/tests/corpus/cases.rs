@@ -681,6 +681,53 @@ pub fn cases() -> Vec<Case> {
                 m.execute(&format!("DROP TABLE data_{tenant}"));
             }
         ),
+        case!(
+            "format! bound to a variable",
+            "cofferdam:format",
+            destructive,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                let table = "audit_2019";
+                let sql = format!("TRUNCATE {table}");
+                m.execute(&sql);
+            }
+        ),
+        case!(
+            "custom narrow type, builder",
+            "sm:change_column",
+            destructive,
+            [Postgres, MySql],
+            |m| {
+                m.exec(
+                    Table::alter()
+                        .table("users")
+                        .modify_column(ColumnDef::new("code").custom("char(2)")),
+                );
+            }
+        ),
+        case!(
+            "update builder, values list",
+            "sdk:update_all",
+            destructive,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                m.exec(
+                    Query::update()
+                        .table("users")
+                        .values([("plan", "free".into()), ("name", Expr::col("name"))]),
+                );
+            }
+        ),
+        case!(
+            "delete builder stored then sent",
+            "cofferdam:blind-spot",
+            destructive,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                let stmt = Query::delete().from_table("sessions").to_owned();
+                m.exec(stmt);
+            }
+        ),
         case!("DO block", "sm:execute", destructive, [Postgres], |m| {
             m.execute("DO $$ BEGIN EXECUTE 'DROP TABLE x'; END $$");
         }),
@@ -959,6 +1006,28 @@ pub fn cases() -> Vec<Case> {
                     Table::alter()
                         .table("users")
                         .modify_column(ColumnDef::new("bio").text()),
+                );
+            }
+        ),
+        case!(
+            "widen varchar to 255",
+            "sm:change_column",
+            benign,
+            [Postgres],
+            |m| {
+                m.execute("ALTER TABLE users ALTER COLUMN name TYPE varchar(255)");
+            }
+        ),
+        case!(
+            "widen varchar, builder",
+            "sm:change_column",
+            benign,
+            [Postgres, MySql],
+            |m| {
+                m.exec(
+                    Table::alter()
+                        .table("users")
+                        .modify_column(ColumnDef::new("name").string_len(500)),
                 );
             }
         ),

@@ -124,8 +124,15 @@ pub(crate) struct Judged {
     pub(crate) variable: Option<String>,
 }
 
-/// What a builder destroys and breaks, after telling `gate` what it creates and adds.
-pub(crate) fn judge(builder: &Builder, gate: &mut Gate) -> Vec<Judged> {
+/// What a builder destroys and breaks, after telling `gate` what it creates and adds; and
+/// whether a finding was spared because the revision created the table or added the column.
+pub(crate) fn judge(builder: &Builder, gate: &mut Gate) -> (Vec<Judged>, bool) {
+    let exempted = std::cell::Cell::new(false);
+    let found = judge_with(builder, gate, &exempted);
+    (found, exempted.get())
+}
+
+fn judge_with(builder: &Builder, gate: &mut Gate, exempted: &std::cell::Cell<bool>) -> Vec<Judged> {
     let calls = &builder.calls;
     let arg = |method: &str, i: usize| {
         calls
@@ -188,7 +195,7 @@ pub(crate) fn judge(builder: &Builder, gate: &mut Gate) -> Vec<Judged> {
                 }
             }
         }
-        Kind::TableAlter => alter(calls, table.as_ref(), gate, &mut push),
+        Kind::TableAlter => alter(calls, table.as_ref(), gate, exempted, &mut push),
         Kind::IndexDrop | Kind::TypeDrop | Kind::ExtensionDrop | Kind::SomeDrop => {
             let operation = match builder.kind {
                 Kind::IndexDrop => "DROP INDEX",
@@ -218,6 +225,7 @@ pub(crate) fn judge(builder: &Builder, gate: &mut Gate) -> Vec<Judged> {
                             if let Name::Known(t) = t
                                 && gate.is_new_column(t, &c)
                             {
+                                exempted.set(true);
                                 continue;
                             }
                             Name::Known(format!("{}.{c}", t.text()))
@@ -241,7 +249,18 @@ pub(crate) fn judge(builder: &Builder, gate: &mut Gate) -> Vec<Judged> {
 
 type Push<'a> = dyn FnMut(Risk, &str, Option<Name>, bool) + 'a;
 
-fn alter(calls: &[Call], table: Option<&Name>, gate: &mut Gate, push: &mut Push<'_>) {
+fn alter(
+    calls: &[Call],
+    table: Option<&Name>,
+    gate: &mut Gate,
+    exempted: &std::cell::Cell<bool>,
+    push: &mut Push<'_>,
+) {
+    let is_new_column = |gate: &Gate, t: &str, c: &str| {
+        let new = gate.is_new_column(t, c);
+        exempted.set(exempted.get() || new);
+        new
+    };
     let table_text = table.map(Name::text).unwrap_or_default();
     let known_table = match table {
         Some(Name::Known(t)) => Some(t.clone()),
@@ -255,7 +274,7 @@ fn alter(calls: &[Call], table: Option<&Name>, gate: &mut Gate, push: &mut Push<
         let first = call.args.first().map(name_of);
         if let Some(operation) = classify_builder(None, &call.method) {
             if let (Some(t), Some(Name::Known(c))) = (&known_table, &first)
-                && gate.is_new_column(t, c)
+                && is_new_column(gate, t, c)
             {
                 continue;
             }
@@ -283,15 +302,12 @@ fn alter(calls: &[Call], table: Option<&Name>, gate: &mut Gate, push: &mut Push<
                     continue;
                 };
                 if let (Some(t), Name::Known(c)) = (&known_table, &column)
-                    && gate.is_new_column(t, c)
+                    && is_new_column(gate, t, c)
                 {
                     continue;
                 }
                 let methods = column_methods(def);
-                if let Some(ty) = methods
-                    .iter()
-                    .find(|(m, _)| column_type_narrows(m) == Some(true))
-                {
+                if let Some(ty) = methods.iter().find(|(m, args)| narrows(m, args)) {
                     let object = Name::Known(format!(
                         "{} to {}",
                         in_table(column_clone(&column)).text(),
@@ -348,6 +364,31 @@ fn column_name(def: &Expr) -> Option<Name> {
         Expr::Call(call) if call.args.len() == 1 => Some(name_of(&call.args[0])),
         _ => None,
     }
+}
+
+/// Whether a `ColumnDef` type method narrows: by its name, or for `custom("varchar(10)")` by
+/// the SQL type it names (an unreadable custom type counts as narrowing).
+fn narrows(method: &str, written: &str) -> bool {
+    if method == "custom" {
+        let inner = written
+            .trim_start_matches("custom(")
+            .trim_end_matches(')')
+            .trim();
+        return match inner.split('"').nth(1) {
+            Some(sql_type) => cofferdam_lint::type_narrows(sql_type),
+            None => true,
+        };
+    }
+    if ["string_len", "var_binary"].contains(&method) {
+        let bound: Option<u64> = written
+            .split(['(', ')'])
+            .nth(1)
+            .and_then(|n| n.trim().parse().ok());
+        if bound.is_some_and(|b| b >= 255) {
+            return false;
+        }
+    }
+    column_type_narrows(method) == Some(true)
 }
 
 /// The methods of a `ColumnDef` chain, with how they were written (`string_len(50)`).

@@ -70,7 +70,9 @@ pub(crate) struct Scan {
     pub found: Vec<Found>,
     /// Breaking but not destructive operations: warnings.
     pub warnings: Vec<Found>,
-    /// SQL the compiler cannot see or cannot fully judge: the runtime guard will.
+    /// SQL the compiler cannot see or cannot fully judge (it depends on a live table, or on
+    /// what earlier statements of a run created): the runtime guard will. A review marker is
+    /// then accepted even if nothing was found.
     pub dynamic: bool,
 }
 
@@ -147,8 +149,9 @@ impl Visitor {
     /// anything: the runtime guard judges the finished text.
     fn sql(&mut self, text: &str, tokens: TokenStream, unknown: bool) {
         let classification = self.gate.classify(text);
-        if !classification.rebuilds.is_empty() {
-            // Whether the rebuild keeps every column depends on the live table.
+        if !classification.rebuilds.is_empty() || classification.exempted {
+            // Whether the rebuild keeps every column depends on the live table; an exemption
+            // depends on the branch a run takes.
             self.scan.dynamic = true;
         }
         let several = classification.statements.is_some_and(|n| n > 1);
@@ -186,7 +189,17 @@ impl Visitor {
             Text::Known(text, tokens) => self.sql(&text, tokens, true),
             Text::Template(template, tokens) => {
                 self.scan.dynamic = true;
-                self.sql(&fill_placeholders(&template), tokens, false);
+                let (filled, holes) = fill_placeholders(&template);
+                let before = self.scan.found.len();
+                self.sql(&filled, tokens, false);
+                // Show `data_{tenant}`, not the stand-in the parser read.
+                for found in &mut self.scan.found[before..] {
+                    if let Some(object) = &mut found.finding.object {
+                        for (i, hole) in holes.iter().enumerate() {
+                            *object = object.replace(&stand_in(i), &format!("{{{hole}}}"));
+                        }
+                    }
+                }
             }
             Text::Dynamic => self.scan.dynamic = true,
         }
@@ -225,7 +238,8 @@ impl Visitor {
             return;
         }
         self.builders[i].judged = true;
-        let judged = builder::judge(&self.builders[i], &mut self.gate);
+        let (judged, exempted) = builder::judge(&self.builders[i], &mut self.gate);
+        self.scan.dynamic |= exempted;
         let tokens = self.builders[i].tokens.clone();
         self.push(judged, &tokens);
     }
@@ -312,7 +326,8 @@ impl Visitor {
                 } else {
                     match text::resolve(init, &self.scopes) {
                         Text::Known(text, tokens) => Binding::Sql(text, tokens),
-                        _ => Binding::Other,
+                        Text::Template(text, tokens) => Binding::Template(text, tokens),
+                        Text::Dynamic => Binding::Other,
                     }
                 }
             }
@@ -372,7 +387,8 @@ impl<'ast> Visit<'ast> for Visitor {
         }
         let expr = Expr::MethodCall(node.clone());
         if let Some(builder) = self.builder_of(&expr) {
-            let judged = builder::judge(&builder, &mut self.gate);
+            let (judged, exempted) = builder::judge(&builder, &mut self.gate);
+            self.scan.dynamic |= exempted;
             self.push(judged, &builder.tokens);
             for call in &builder.calls {
                 for argument in &call.args {
@@ -401,7 +417,8 @@ impl<'ast> Visit<'ast> for Visitor {
     fn visit_expr_call(&mut self, node: &'ast ExprCall) {
         let expr = Expr::Call(node.clone());
         if let Some(builder) = self.builder_of(&expr) {
-            let judged = builder::judge(&builder, &mut self.gate);
+            let (judged, exempted) = builder::judge(&builder, &mut self.gate);
+            self.scan.dynamic |= exempted;
             self.push(judged, &builder.tokens);
         } else if let Expr::Path(path) = &*node.func
             && path
@@ -489,9 +506,15 @@ fn shorten(statement: &str) -> String {
     }
 }
 
-/// Replaces `{...}` placeholders of a format string by a plain identifier so
-/// that the template parses as SQL; `{{` and `}}` become braces.
-fn fill_placeholders(template: &str) -> String {
+/// The identifier that stands for the `i`th placeholder of a template.
+fn stand_in(i: usize) -> String {
+    format!("cofferdam_placeholder_{i}")
+}
+
+/// Replaces `{...}` placeholders of a format string by plain identifiers so that the template
+/// parses as SQL, and returns what each stood for; `{{` and `}}` become braces.
+fn fill_placeholders(template: &str) -> (String, Vec<String>) {
+    let mut holes = Vec::new();
     let mut out = String::with_capacity(template.len());
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
@@ -505,15 +528,18 @@ fn fill_placeholders(template: &str) -> String {
                 out.push('}');
             }
             '{' => {
+                let mut hole = String::new();
                 for inner in chars.by_ref() {
                     if inner == '}' {
                         break;
                     }
+                    hole.push(inner);
                 }
-                out.push_str("placeholder");
+                out.push_str(&stand_in(holes.len()));
+                holes.push(hole);
             }
             c => out.push(c),
         }
     }
-    out
+    (out, holes)
 }

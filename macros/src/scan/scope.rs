@@ -9,6 +9,8 @@ use proc_macro2::TokenStream;
 pub(crate) enum Binding {
     /// SQL text, and the tokens that wrote it.
     Sql(String, TokenStream),
+    /// A `format!` template, and the tokens that wrote it.
+    Template(String, TokenStream),
     /// A sea-query builder, by its index in the scanner's builder list.
     Builder(usize),
     /// Anything else: it hides an outer binding of the same name.

@@ -49,6 +49,7 @@ pub(crate) fn resolve(expr: &Expr, scopes: &Scopes) -> Text {
             .and_then(|i| scopes.get(&i.to_string()))
         {
             Some(Binding::Sql(text, tokens)) => Text::Known(text.clone(), tokens.clone()),
+            Some(Binding::Template(text, tokens)) => Text::Template(text.clone(), tokens.clone()),
             _ => Text::Dynamic,
         },
         _ => Text::Dynamic,
