@@ -54,11 +54,23 @@ impl Found {
         let Some(var) = &self.variable else {
             return self.finding.describe();
         };
+        let operation = &self.finding.operation;
+        let noun = if operation.contains("COLUMN") {
+            "a column"
+        } else if operation.contains("INDEX") {
+            "an index"
+        } else if operation.contains("KEY") || operation.contains("CONSTRAINT") {
+            "a constraint"
+        } else if operation.contains("TYPE") || operation.contains("EXTENSION") {
+            "an object"
+        } else {
+            "a table"
+        };
         let described = self.finding.describe();
         let shown = format!("`{}`", self.finding);
         described.replacen(
             &shown,
-            &format!("`{}` on an object named by `{var}`", self.finding),
+            &format!("`{}` on {noun} named by `{var}`", self.finding),
             1,
         )
     }
