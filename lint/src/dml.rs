@@ -30,6 +30,26 @@ pub fn condition_always_true(condition: &str) -> bool {
     }
 }
 
+/// Whether a value written as SQL text (`"NULL"`, `"now()"`, `"lower(title)"`) reads no
+/// column: setting every row to it overwrites them.
+pub fn value_is_constant(value: &str) -> bool {
+    let sql = format!("SELECT {value}");
+    let Ok(statements) = sqlparser::parser::Parser::parse_sql(&crate::dialect::GENERIC, &sql)
+    else {
+        return false;
+    };
+    let Some(sqlparser::ast::Statement::Query(query)) = statements.first() else {
+        return false;
+    };
+    match &*query.body {
+        sqlparser::ast::SetExpr::Select(select) => match select.projection.as_slice() {
+            [sqlparser::ast::SelectItem::UnnamedExpr(expr)] => constant(expr),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 fn always_true(expr: &Expr) -> bool {
     match expr {
         Expr::Value(v) => match &v.value {

@@ -96,7 +96,7 @@ mod sql;
 mod types;
 
 pub use builder::{classify_builder, column_type_narrows, modify_column_warning};
-pub use dml::condition_always_true;
+pub use dml::{condition_always_true, value_is_constant};
 pub use finding::{Classification, Finding, Rebuild, Risk};
 pub use gate::Gate;
 pub use types::type_narrows;

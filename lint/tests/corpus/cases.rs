@@ -728,6 +728,74 @@ pub fn cases() -> Vec<Case> {
                 m.exec(stmt);
             }
         ),
+        case!(
+            "text joined with +",
+            "cofferdam:blind-spot",
+            destructive,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                let sql = String::from("DROP TABLE ") + "archived";
+                m.execute(&sql);
+            }
+        ),
+        case!(
+            "array of literals joined",
+            "cofferdam:blind-spot",
+            destructive,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                m.execute(&["ALTER TABLE users ", "DROP COLUMN email"].concat());
+            }
+        ),
+        case!(
+            "SQL chosen by backend",
+            "cofferdam:blind-spot",
+            destructive,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                let sql = if true {
+                    "DROP TABLE archived"
+                } else {
+                    "SELECT 1"
+                };
+                m.execute(sql);
+            }
+        ),
+        case!(
+            "loop over statements",
+            "cofferdam:blind-spot",
+            destructive,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                for sql in ["CREATE TABLE a (id INT)", "DROP TABLE b"] {
+                    m.execute(sql);
+                }
+            }
+        ),
+        case!(
+            "builder moved to another name",
+            "cofferdam:blind-spot",
+            destructive,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                let first = Table::drop().table("archived").to_owned();
+                let second = first;
+                m.exec(second);
+            }
+        ),
+        case!(
+            "update builder, cust NULL",
+            "sdk:update_all",
+            destructive,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                m.exec(
+                    Query::update()
+                        .table("users")
+                        .value("phone", Expr::cust("NULL")),
+                );
+            }
+        ),
         case!("DO block", "sm:execute", destructive, [Postgres], |m| {
             m.execute("DO $$ BEGIN EXECUTE 'DROP TABLE x'; END $$");
         }),
@@ -1209,6 +1277,40 @@ pub fn cases() -> Vec<Case> {
                         .from_table("sessions")
                         .and_where_option(Some(Expr::col("id").eq(1))),
                 );
+            }
+        ),
+        case!(
+            "delete builder, condition in a variable",
+            "sdk:delete",
+            benign,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                let expired = Expr::col("expires_at").lt(Expr::cust("now()"));
+                m.exec(Query::delete().from_table("sessions").and_where(expired));
+            }
+        ),
+        case!(
+            "update builder, cust reads a column",
+            "sm:backfill",
+            benign,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                m.exec(
+                    Query::update()
+                        .table("articles")
+                        .value("slug", Expr::cust("lower(title)")),
+                );
+            }
+        ),
+        case!(
+            "loop over safe statements",
+            "sm:execute",
+            benign,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                for sql in ["CREATE TABLE a (id INT)", "CREATE INDEX a_id ON a (id)"] {
+                    m.execute(sql);
+                }
             }
         ),
         case!(

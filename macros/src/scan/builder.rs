@@ -213,12 +213,12 @@ fn judge_with(builder: &Builder, gate: &mut Gate, exempted: &std::cell::Cell<boo
             push(Risk::Destructive, "DROP FOREIGN KEY", object, false);
         }
         Kind::Delete => {
-            if every_row(calls) && !is_new(gate, &table) {
+            if every_row(calls, exempted) && !is_new(gate, &table) {
                 push(Risk::Destructive, "DELETE without WHERE", table, false);
             }
         }
         Kind::Update => {
-            if every_row(calls) {
+            if every_row(calls, exempted) {
                 for (column, value) in assignments(calls) {
                     let object = match (&table, column) {
                         (Some(t), Name::Known(c)) => {
@@ -299,6 +299,8 @@ fn alter(
                     continue;
                 };
                 let Some(column) = column_name(def) else {
+                    // A definition built elsewhere: the runtime judges what it renders.
+                    exempted.set(true);
                     continue;
                 };
                 if let (Some(t), Name::Known(c)) = (&known_table, &column)
@@ -410,8 +412,10 @@ fn column_methods(def: &Expr) -> Vec<(String, String)> {
 }
 
 /// Whether a DELETE or UPDATE builder's conditions select every row: none given, `None`
-/// given to `and_where_option`, or only constant conditions that are true.
-fn every_row(calls: &[Call]) -> bool {
+/// given to `and_where_option`, or only constant conditions that are true. A condition the
+/// scanner cannot read (a variable) is taken as selecting some rows, and `unsure` is set: the
+/// runtime judges the rendered statement, and a review marker must be accepted.
+fn every_row(calls: &[Call], unsure: &std::cell::Cell<bool>) -> bool {
     let mut conditions = Vec::new();
     for call in calls {
         match call.method.as_str() {
@@ -420,13 +424,22 @@ fn every_row(calls: &[Call]) -> bool {
                 Some(Expr::Path(p)) if p.path.is_ident("None") => {}
                 Some(Expr::Call(c)) if is_some(c) => conditions.extend(c.args.first()),
                 // An option only known at run time: assume it holds a condition.
-                Some(other) => conditions.push(other),
+                Some(other) => {
+                    unsure.set(true);
+                    conditions.push(other);
+                }
                 None => {}
             },
             _ => {}
         }
     }
-    conditions.iter().all(|c| condition_true(c))
+    conditions.iter().all(|c| match condition_true(c) {
+        Some(always) => always,
+        None => {
+            unsure.set(true);
+            false
+        }
+    })
 }
 
 fn is_some(call: &syn::ExprCall) -> bool {
@@ -434,9 +447,9 @@ fn is_some(call: &syn::ExprCall) -> bool {
 }
 
 /// Whether a condition written in Rust is always true: `Expr::cust("1 = 1")`,
-/// `Expr::val(1).eq(1)`, `Expr::value(true)`. A condition that names a column, a variable or
-/// anything else is taken as selecting some rows.
-fn condition_true(condition: &Expr) -> bool {
+/// `Expr::val(1).eq(1)`, `Expr::value(true)`. A condition that names a column selects some
+/// rows; None when the scanner cannot tell (a variable, a helper's result).
+fn condition_true(condition: &Expr) -> Option<bool> {
     let condition = strip(condition);
     if let Expr::Call(call) = condition
         && let Expr::Path(path) = &*call.func
@@ -446,9 +459,12 @@ fn condition_true(condition: &Expr) -> bool {
             ..
         })) = call.args.first().map(strip)
     {
-        return condition_always_true(&text.value());
+        return Some(condition_always_true(&text.value()));
     }
     let text = condition.to_token_stream().to_string();
+    if matches!(condition, Expr::Path(p) if p.path.segments.len() == 1) {
+        return None;
+    }
     let reads_something = [
         "col",
         "column",
@@ -460,7 +476,10 @@ fn condition_true(condition: &Expr) -> bool {
     ]
     .iter()
     .any(|w| text.contains(w));
-    !reads_something && literal_only(condition)
+    if reads_something {
+        return Some(false);
+    }
+    literal_only(condition).then_some(true)
 }
 
 /// Whether an expression is built from literals and sea-query's value constructors only.
@@ -503,6 +522,23 @@ fn assignments(calls: &[Call]) -> Vec<(Name, &Expr)> {
 /// Whether an UPDATE value overwrites with a constant. sea-query inlines values, so a Rust
 /// variable is a constant in the SQL too; only values that read a column are not.
 fn constant(value: &Expr) -> bool {
+    // `Expr::cust("NULL")`: the SQL text decides.
+    let mut inner = strip(value);
+    while let Expr::MethodCall(call) = inner
+        && call.args.is_empty()
+    {
+        inner = strip(&call.receiver);
+    }
+    if let Expr::Call(call) = inner
+        && let Expr::Path(path) = &*call.func
+        && path.path.segments.last().is_some_and(|s| s.ident == "cust")
+        && let Some(Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        })) = call.args.first().map(strip)
+    {
+        return cofferdam_lint::value_is_constant(&text.value());
+    }
     let text = value.to_token_stream().to_string();
     !["col", "column", "tbl", "cust"]
         .iter()

@@ -331,6 +331,16 @@ impl Visitor {
             _ => return,
         };
         let binding = match init {
+            // `let t2 = t;` of a builder: the same builder.
+            Some(init)
+                if let Expr::Path(path) = strip(init)
+                    && let Some(Binding::Builder(i)) = path
+                        .path
+                        .get_ident()
+                        .and_then(|i| self.scopes.get(&i.to_string())) =>
+            {
+                Binding::Builder(*i)
+            }
             Some(init) => {
                 if let Some(builder) = self.builder_of(init) {
                     self.builders.push(builder);
@@ -446,6 +456,49 @@ impl<'ast> Visit<'ast> for Visitor {
             self.scan.dynamic = true;
         }
         visit::visit_expr_call(self, node);
+    }
+
+    /// `for sql in ["DROP TABLE a", "DROP TABLE b"] { m.execute(sql) }`: the loop variable
+    /// holds every element, judged as statements of one text.
+    fn visit_expr_for_loop(&mut self, node: &'ast syn::ExprForLoop) {
+        self.visit_expr(&node.expr);
+        let elements: Option<Vec<Expr>> = match strip(&node.expr) {
+            Expr::Array(array) => Some(array.elems.iter().cloned().collect()),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => m
+                .mac
+                .parse_body_with(
+                    syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated,
+                )
+                .ok()
+                .map(|p| p.into_iter().collect()),
+            _ => None,
+        };
+        let texts: Option<Vec<(String, TokenStream)>> = elements.and_then(|elements| {
+            elements
+                .iter()
+                .map(|e| match text::resolve(e, &self.scopes) {
+                    Text::Known(text, tokens) => Some((text, tokens)),
+                    _ => None,
+                })
+                .collect()
+        });
+        self.scopes.push();
+        if let (Pat::Ident(binding), Some(texts)) = (&*node.pat, texts)
+            && let Some((_, tokens)) = texts.first()
+        {
+            let joined = texts
+                .iter()
+                .map(|(t, _)| t.as_str())
+                .collect::<Vec<_>>()
+                .join(";\n");
+            let tokens = tokens.clone();
+            self.scopes
+                .bind(binding.ident.to_string(), Binding::Sql(joined, tokens));
+        } else if let Pat::Ident(binding) = &*node.pat {
+            self.scopes.bind(binding.ident.to_string(), Binding::Other);
+        }
+        self.visit_block(&node.body);
+        self.scopes.pop();
     }
 
     fn visit_local(&mut self, local: &'ast Local) {

@@ -1,9 +1,11 @@
 //! SQL text the compiler can see: string literals, `concat!`, `include_str!`, `const`s and
-//! `let` bindings of those, through `.to_string()`, `String::from` and references.
+//! `let` bindings of those, through `.to_string()`, `String::from`, references, `+`, `[..]
+//! .concat()` / `.join(..)`, and both arms of an `if`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ExprMacro, Lit, LitStr, Token};
 
 use super::scope::{Binding, Scopes};
@@ -43,6 +45,63 @@ pub(crate) fn resolve(expr: &Expr, scopes: &Scopes) -> Text {
             }
             _ => Text::Dynamic,
         },
+        // `String::from("DROP TABLE ") + "x"`.
+        Expr::Binary(binary) if matches!(binary.op, syn::BinOp::Add(_)) => {
+            match (
+                resolve(&binary.left, scopes),
+                resolve(&binary.right, scopes),
+            ) {
+                (Text::Known(a, tokens), Text::Known(b, _)) => Text::Known(a + &b, tokens),
+                _ => Text::Dynamic,
+            }
+        }
+        // `["DROP TABLE ", "x"].concat()`, `[..].join(" ")`.
+        Expr::MethodCall(call) if call.method == "concat" || call.method == "join" => {
+            let separator = match call.args.first() {
+                None => Some(String::new()),
+                Some(arg) => match resolve(arg, scopes) {
+                    Text::Known(sep, _) => Some(sep),
+                    _ => None,
+                },
+            };
+            match (super::strip(&call.receiver), separator) {
+                (Expr::Array(array), Some(separator)) => {
+                    let parts: Option<Vec<String>> = array
+                        .elems
+                        .iter()
+                        .map(|e| match resolve(e, scopes) {
+                            Text::Known(t, _) => Some(t),
+                            _ => None,
+                        })
+                        .collect();
+                    match parts {
+                        Some(parts) => Text::Known(parts.join(&separator), call.to_token_stream()),
+                        None => Text::Dynamic,
+                    }
+                }
+                _ => Text::Dynamic,
+            }
+        }
+        // Either arm may run: judge both, as statements of one text.
+        Expr::If(expr_if) => {
+            let then = expr_if.then_branch.stmts.last().and_then(|s| match s {
+                syn::Stmt::Expr(e, None) => Some(resolve(e, scopes)),
+                _ => None,
+            });
+            let otherwise = expr_if.else_branch.as_ref().map(|(_, e)| match &**e {
+                Expr::Block(block) => match block.block.stmts.last() {
+                    Some(syn::Stmt::Expr(e, None)) => resolve(e, scopes),
+                    _ => Text::Dynamic,
+                },
+                other => resolve(other, scopes),
+            });
+            match (then, otherwise) {
+                (Some(Text::Known(a, tokens)), Some(Text::Known(b, _))) => {
+                    Text::Known(format!("{a};\n{b}"), tokens)
+                }
+                _ => Text::Dynamic,
+            }
+        }
         Expr::Path(path) => match path
             .path
             .get_ident()
@@ -71,13 +130,13 @@ fn macro_text(mac: &syn::Macro) -> Text {
             ),
             Err(_) => Text::Dynamic,
         },
-        "include_str" => match mac.parse_body::<LitStr>() {
-            Ok(path) => match read_included(&path) {
+        "include_str" => match mac.parse_body::<Expr>().ok().as_ref().and_then(path_text) {
+            Some(path) => match read_included(&path, mac.path.span()) {
                 Some(text) => Text::Known(text, mac.to_token_stream()),
                 // The file will not compile either; rustc says why.
                 None => Text::Dynamic,
             },
-            Err(_) => Text::Dynamic,
+            None => Text::Dynamic,
         },
         "format" => {
             let parsed = mac.parse_body_with(|input: syn::parse::ParseStream<'_>| {
@@ -98,10 +157,31 @@ fn macro_text(mac: &syn::Macro) -> Text {
     }
 }
 
+/// The path an `include_str!` names: a literal, or `concat!(env!("CARGO_MANIFEST_DIR"),
+/// "/sql/x.sql")`.
+fn path_text(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.value()),
+        Expr::Macro(ExprMacro { mac, .. }) if mac.path.is_ident("concat") => {
+            let parts = mac
+                .parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+                .ok()?;
+            parts.iter().map(path_text).collect()
+        }
+        Expr::Macro(ExprMacro { mac, .. }) if mac.path.is_ident("env") => {
+            let name: LitStr = mac.parse_body().ok()?;
+            std::env::var(name.value()).ok()
+        }
+        _ => None,
+    }
+}
+
 /// Reads an `include_str!` file the way rustc will: relative to the file that names it (known
 /// to the compiler), or failing that to the crate's manifest directory, as sqlx's macros do.
-fn read_included(path: &LitStr) -> Option<String> {
-    let relative = std::path::PathBuf::from(path.value());
+fn read_included(path: &str, span: Span) -> Option<String> {
+    let relative = std::path::PathBuf::from(path);
     let mut candidates = Vec::new();
     if relative.is_absolute() {
         candidates.push(relative.clone());
@@ -112,7 +192,7 @@ fn read_included(path: &LitStr) -> Option<String> {
             candidates.push(base.join(&relative));
         }
     });
-    if let Some(file) = local_file(path.span())
+    if let Some(file) = local_file(span)
         && let Some(dir) = file.parent()
     {
         candidates.push(dir.join(&relative));
