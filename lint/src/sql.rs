@@ -439,7 +439,12 @@ fn alter_table(alter: &AlterTable, cx: &mut Cx<'_>) {
             } => rename_column(&table, &old_column_name.value, &new_column_name.value, cx),
             AlterTableOperation::RenameTable { table_name } => {
                 let new = table_name.to_string().replace(['"', '`'], "");
-                let new = new.strip_prefix("TO ").unwrap_or(&new).trim().to_owned();
+                let new = new
+                    .strip_prefix("TO ")
+                    .or_else(|| new.strip_prefix("AS "))
+                    .unwrap_or(&new)
+                    .trim()
+                    .to_owned();
                 rename_table(&table, &new, cx);
             }
             // MySQL: a new definition of the column, type included.

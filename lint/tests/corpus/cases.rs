@@ -796,6 +796,20 @@ pub fn cases() -> Vec<Case> {
                 );
             }
         ),
+        case!(
+            "SQL chosen by a match",
+            "cofferdam:blind-spot",
+            destructive,
+            [Postgres, MySql, Sqlite],
+            |m| {
+                let dialect = m.dialect;
+                let sql = match dialect {
+                    Dialect::Sqlite => "DELETE FROM sessions",
+                    _ => "TRUNCATE sessions",
+                };
+                m.execute(sql);
+            }
+        ),
         case!("DO block", "sm:execute", destructive, [Postgres], |m| {
             m.execute("DO $$ BEGIN EXECUTE 'DROP TABLE x'; END $$");
         }),

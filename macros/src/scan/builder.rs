@@ -156,7 +156,11 @@ fn judge_with(builder: &Builder, gate: &mut Gate, exempted: &std::cell::Cell<boo
             variable,
         });
     };
-    let is_new = |gate: &Gate, name: &Option<Name>| matches!(name, Some(Name::Known(t)) if gate.is_new_table(t));
+    let is_new = |gate: &Gate, name: &Option<Name>| {
+        let new = matches!(name, Some(Name::Known(t)) if gate.is_new_table(t));
+        exempted.set(exempted.get() || new);
+        new
+    };
     match builder.kind {
         Kind::TableCreate => {
             if let Some(Name::Known(t)) = &table {

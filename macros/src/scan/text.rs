@@ -1,6 +1,6 @@
 //! SQL text the compiler can see: string literals, `concat!`, `include_str!`, `const`s and
 //! `let` bindings of those, through `.to_string()`, `String::from`, references, `+`, `[..]
-//! .concat()` / `.join(..)`, and both arms of an `if`.
+//! .concat()` / `.join(..)`, and every arm of an `if` or a `match`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
@@ -98,6 +98,25 @@ pub(crate) fn resolve(expr: &Expr, scopes: &Scopes) -> Text {
             match (then, otherwise) {
                 (Some(Text::Known(a, tokens)), Some(Text::Known(b, _))) => {
                     Text::Known(format!("{a};\n{b}"), tokens)
+                }
+                _ => Text::Dynamic,
+            }
+        }
+        // Every arm may run.
+        Expr::Match(expr_match) => {
+            let arms: Option<Vec<(String, TokenStream)>> = expr_match
+                .arms
+                .iter()
+                .map(|arm| match resolve(&arm.body, scopes) {
+                    Text::Known(text, tokens) => Some((text, tokens)),
+                    _ => None,
+                })
+                .collect();
+            match arms {
+                Some(arms) if !arms.is_empty() => {
+                    let tokens = arms[0].1.clone();
+                    let texts: Vec<&str> = arms.iter().map(|(t, _)| t.as_str()).collect();
+                    Text::Known(texts.join(";\n"), tokens)
                 }
                 _ => Text::Dynamic,
             }
