@@ -78,9 +78,12 @@
 //!   `;` with the dialect's tokenizer and each statement is classified alone, first with the
 //!   dialect's grammar, then with sqlparser's generic grammar over the same tokens. A
 //!   statement both reject is read again with a precision after `real` removed (sea-query
-//!   renders SQLite's `decimal_len(p, s)` as `real(p, s)`); then it is destructive if it
-//!   starts with `DROP`, `TRUNCATE` or `ALTER TABLE ... DROP`, safe if it is an `ALTER
-//!   TABLE` that only adds or renames, and [`Risk::Unknown`] otherwise.
+//!   renders SQLite's `decimal_len(p, s)` as `real(p, s)`). Then its leading tokens decide:
+//!   destructive if it starts with `DROP`, `TRUNCATE` or `ALTER TABLE ... DROP`; safe if it
+//!   starts with a harmless word (`PRAGMA`, `SET`, `VACUUM`, `ANALYZE`, `REINDEX`, `REFRESH`,
+//!   ...), is an `ALTER TABLE` whose actions only add, rename or set options, or an `ALTER` of
+//!   another kind with no `DROP`; [`Risk::Unknown`] otherwise (`DO $$ ... $$`, MySQL
+//!   `CONVERT TO CHARACTER SET`).
 #![forbid(unsafe_code)]
 
 mod body;

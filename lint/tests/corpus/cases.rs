@@ -1328,6 +1328,53 @@ pub fn cases() -> Vec<Case> {
             }
         ),
         case!(
+            "SQLite rebuild as its docs write it",
+            "sdk:batch_alter_table",
+            benign,
+            [Sqlite],
+            tables = [("items", ["id", "name"])],
+            |m| {
+                m.execute("PRAGMA foreign_keys = OFF");
+                m.execute("CREATE TABLE new_items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
+                m.execute("INSERT INTO new_items (id, name) SELECT id, name FROM items");
+                m.execute("DROP TABLE items");
+                m.execute("ALTER TABLE new_items RENAME TO items");
+                m.execute("PRAGMA foreign_key_check");
+                m.execute("PRAGMA foreign_keys = ON");
+            }
+        ),
+        case!(
+            "lock timeout first",
+            "squawk:require-timeout-settings",
+            benign,
+            [Postgres],
+            |m| {
+                m.execute("SET lock_timeout = '5s'");
+                m.execute("ALTER TABLE users ADD COLUMN nickname text");
+            }
+        ),
+        case!(
+            "online index, MySQL",
+            "sm:add_index",
+            benign,
+            [MySql],
+            |m| {
+                m.execute(
+                    "ALTER TABLE users ADD INDEX users_email (email), ALGORITHM=INPLACE, LOCK=NONE",
+                );
+            }
+        ),
+        case!(
+            "maintenance after a backfill",
+            "sm:backfill",
+            benign,
+            [Postgres],
+            |m| {
+                m.execute("VACUUM ANALYZE users");
+                m.execute("REINDEX INDEX CONCURRENTLY users_email");
+            }
+        ),
+        case!(
             "faithful SQLite rebuild",
             "sdk:batch_alter_table",
             benign,
