@@ -86,6 +86,7 @@
 //!   `CONVERT TO CHARACTER SET`).
 #![forbid(unsafe_code)]
 
+mod alter;
 mod body;
 mod builder;
 mod classify;
