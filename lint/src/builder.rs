@@ -124,8 +124,6 @@ pub fn column_type_narrows(method: &str) -> Option<bool> {
         "inet",
         "mac_address",
         "ltree",
-        "array",
-        "vector",
     ];
     if NARROW.contains(&method) {
         Some(true)

@@ -810,6 +810,58 @@ pub fn cases() -> Vec<Case> {
                 m.execute(sql);
             }
         ),
+        case!(
+            "modify_column float, builder",
+            "sm:change_column",
+            destructive,
+            [Postgres, MySql],
+            |m| {
+                m.exec(
+                    Table::alter()
+                        .table("items")
+                        .modify_column(ColumnDef::new("weight").float()),
+                );
+            }
+        ),
+        case!(
+            "modify_column decimal_len, builder",
+            "sm:change_column",
+            destructive,
+            [Postgres, MySql],
+            |m| {
+                m.exec(
+                    Table::alter()
+                        .table("items")
+                        .modify_column(ColumnDef::new("price").decimal_len(10, 0)),
+                );
+            }
+        ),
+        case!(
+            "modify_column date, builder",
+            "sm:change_column",
+            destructive,
+            [Postgres, MySql],
+            |m| {
+                m.exec(
+                    Table::alter()
+                        .table("events")
+                        .modify_column(ColumnDef::new("at").date()),
+                );
+            }
+        ),
+        case!(
+            "modify_column boolean, builder",
+            "sm:change_column",
+            destructive,
+            [Postgres, MySql],
+            |m| {
+                m.exec(
+                    Table::alter()
+                        .table("users")
+                        .modify_column(ColumnDef::new("flags").boolean()),
+                );
+            }
+        ),
         case!("DO block", "sm:execute", destructive, [Postgres], |m| {
             m.execute("DO $$ BEGIN EXECUTE 'DROP TABLE x'; END $$");
         }),
@@ -1110,6 +1162,45 @@ pub fn cases() -> Vec<Case> {
                     Table::alter()
                         .table("users")
                         .modify_column(ColumnDef::new("name").string_len(500)),
+                );
+            }
+        ),
+        case!(
+            "modify_column double, builder",
+            "sm:change_column",
+            benign,
+            [Postgres, MySql],
+            |m| {
+                m.exec(
+                    Table::alter()
+                        .table("items")
+                        .modify_column(ColumnDef::new("weight").double()),
+                );
+            }
+        ),
+        case!(
+            "modify_column timestamptz, builder",
+            "squawk:prefer-timestamptz",
+            benign,
+            [Postgres, MySql],
+            |m| {
+                m.exec(
+                    Table::alter()
+                        .table("events")
+                        .modify_column(ColumnDef::new("at").timestamp_with_time_zone()),
+                );
+            }
+        ),
+        case!(
+            "modify_column big_unsigned, builder",
+            "sm:change_column",
+            benign,
+            [MySql],
+            |m| {
+                m.exec(
+                    Table::alter()
+                        .table("users")
+                        .modify_column(ColumnDef::new("id").big_unsigned().not_null()),
                 );
             }
         ),

@@ -313,6 +313,13 @@ fn alter(
                     continue;
                 }
                 let methods = column_methods(def);
+                // A method that is neither a known type nor a known option (`vector(3)`, a
+                // newer sea-query type): the runtime judges what it renders.
+                if methods.iter().any(|(m, _)| {
+                    column_type_narrows(m).is_none() && !COLUMN_OPTIONS.contains(&m.as_str())
+                }) {
+                    exempted.set(true);
+                }
                 if let Some(ty) = methods.iter().find(|(m, args)| narrows(m, args)) {
                     let object = Name::Known(format!(
                         "{} to {}",
@@ -359,6 +366,23 @@ fn column_clone(name: &Name) -> Name {
         Name::Variable(v) => Name::Variable(v.clone()),
     }
 }
+
+/// `ColumnDef` methods that set no type.
+const COLUMN_OPTIONS: &[&str] = &[
+    "null",
+    "not_null",
+    "default",
+    "primary_key",
+    "unique_key",
+    "auto_increment",
+    "extra",
+    "comment",
+    "check",
+    "generated",
+    "to_owned",
+    "take",
+    "clone",
+];
 
 /// The column a `ColumnDef::new("c")...` chain defines.
 fn column_name(def: &Expr) -> Option<Name> {
