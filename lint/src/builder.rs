@@ -37,9 +37,8 @@ const METHODS: &[(&str, &str)] = &[
 /// `ty` may be a path (`sea_query::Table`); only its last segment counts. `Query::delete` is
 /// not in this table: whether a delete is destructive depends on the `WHERE` in its chain.
 ///
-/// Known gap: on PostgreSQL, `modify_column` with a column made `.null()` renders
-/// `ALTER COLUMN c DROP NOT NULL`, which [`classify_sql`](crate::classify_sql) reports; its name
-/// alone cannot say so, so it is not in this table.
+/// `modify_column` is judged by its `ColumnDef`: see [`column_type_narrows`] and
+/// [`modify_column_warning`].
 ///
 /// ```
 /// use cofferdam_lint::classify_builder;
@@ -62,6 +61,83 @@ pub fn classify_builder(ty: Option<&str>, method: &str) -> Option<&'static str> 
             .find(|(m, _)| *m == method)
             .map(|(_, operation)| *operation),
     }
+}
+
+/// `ColumnDef` type methods whose SQL type can narrow a column's values (see
+/// [`type_narrows`](crate::type_narrows)), as rendered by sea-query 1.0 for at least one
+/// backend; `Some(false)` for wide ones, None for a method that sets no type.
+///
+/// `string_len(n)` is listed as narrowing; a caller that sees `n` should apply
+/// [`type_narrows`](crate::type_narrows)'s rule (255 or more widens). `decimal()` does not
+/// narrow, because no backend gives it a precision.
+///
+/// ```
+/// use cofferdam_lint::column_type_narrows;
+///
+/// assert_eq!(column_type_narrows("string_len"), Some(true));
+/// assert_eq!(column_type_narrows("text"), Some(false));
+/// assert_eq!(column_type_narrows("not_null"), None);
+/// ```
+pub fn column_type_narrows(method: &str) -> Option<bool> {
+    const NARROW: &[&str] = &[
+        "char_len",
+        "char",
+        "string_len",
+        "tiny_integer",
+        "small_integer",
+        "integer",
+        "tiny_unsigned",
+        "small_unsigned",
+        "unsigned",
+        "float",
+        "decimal_len",
+        "money_len",
+        "boolean",
+        "date",
+        "time",
+        "year",
+        "bit",
+        "varbit",
+        "binary_len",
+        "var_binary",
+        "enumeration",
+        "uuid",
+        "binary",
+    ];
+    const WIDE: &[&str] = &[
+        "text",
+        "string",
+        "big_integer",
+        "big_unsigned",
+        "double",
+        "decimal",
+        "money",
+        "date_time",
+        "timestamp",
+        "timestamp_with_time_zone",
+        "json",
+        "json_binary",
+        "blob",
+        "custom",
+        "interval",
+        "cidr",
+        "inet",
+        "mac_address",
+        "ltree",
+    ];
+    if NARROW.contains(&method) {
+        Some(true)
+    } else if WIDE.contains(&method) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The breaking-but-not-destructive operation a `ColumnDef` option renders inside
+/// `modify_column`, if any: `.null()` is `DROP NOT NULL` on PostgreSQL.
+pub fn modify_column_warning(method: &str) -> Option<&'static str> {
+    (method == "null").then_some("DROP NOT NULL")
 }
 
 #[cfg(test)]

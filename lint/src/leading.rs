@@ -29,20 +29,73 @@ const COMPOUND_KINDS: &[&[&str]] = &[
     &["OWNED", "BY"],
 ];
 
+/// Statements that keep every row and every object, whatever follows their first word:
+/// settings, maintenance, and rebuilding derived data (sqlparser 0.63 rejects `PRAGMA x = OFF`,
+/// `VACUUM ANALYZE`, `REINDEX ... CONCURRENTLY`, `REFRESH MATERIALIZED VIEW`).
+const HARMLESS: &[&str] = &[
+    "PRAGMA",
+    "SET",
+    "RESET",
+    "SHOW",
+    "ANALYZE",
+    "VACUUM",
+    "REINDEX",
+    "REFRESH",
+    "CLUSTER",
+    "OPTIMIZE",
+    "COMMENT",
+    "CHECKPOINT",
+];
+
+/// `ALTER TABLE` actions that keep every row and every object.
+const HARMLESS_ACTIONS: &[&str] = &[
+    "ADD",
+    "RENAME",
+    "VALIDATE",
+    "ENABLE",
+    "DISABLE",
+    "ALGORITHM",
+    "LOCK",
+    "OWNER",
+    "FORCE",
+    "NO",
+    "INHERIT",
+    "CLUSTER",
+    "REPLICA",
+];
+
 /// The findings of a statement no dialect could parse: destructive ones when its leading tokens
-/// say `DROP <kind>`, `TRUNCATE` or `ALTER TABLE <t> ... DROP ...`, a single unknown otherwise.
+/// say `DROP <kind>`, `TRUNCATE` or `ALTER TABLE <t> ... DROP ...`; none for a statement that
+/// is harmless by its first word, an `ALTER TABLE` whose actions only add, rename or set
+/// options, or an `ALTER` of another kind that drops nothing; a single unknown otherwise.
 pub(crate) fn findings(piece: &Piece<'_>) -> Vec<Finding> {
     let tokens: Vec<&Token> = piece.significant().collect();
     let mut cursor = Cursor {
         tokens: &tokens,
         pos: 0,
     };
+    if cursor
+        .peek_keyword()
+        .is_some_and(|w| HARMLESS.contains(&w.as_str()))
+    {
+        return Vec::new();
+    }
+    if cursor.followed_by(&["ALTER"])
+        && !cursor.followed_by(&["ALTER", "TABLE"])
+        && !top_level_words(&tokens).any(|w| w == "DROP")
+    {
+        return Vec::new();
+    }
     let found = if cursor.eat("DROP") {
         drop_statement(&mut cursor)
     } else if cursor.eat("TRUNCATE") {
         truncate(&mut cursor)
     } else if cursor.eat("ALTER") && cursor.eat("TABLE") {
-        alter_table(&mut cursor)
+        let found = alter_table(&mut cursor);
+        if found.is_empty() && adds_only(&mut cursor) {
+            return Vec::new();
+        }
+        found
     } else {
         Vec::new()
     };
@@ -102,14 +155,66 @@ fn alter_table(c: &mut Cursor<'_>) -> Vec<Finding> {
                 while let Some(word) = a.keyword().filter(|w| w != "IF") {
                     words.push(word);
                 }
-                found.push(Finding::destructive(
-                    words.join(" "),
-                    Some(format!("{table}.{column}")),
-                ));
+                let operation = words.join(" ");
+                let object = Some(format!("{table}.{column}"));
+                // Dropping a constraint on values or a default loses no row.
+                found.push(
+                    if operation == "DROP NOT NULL" || operation == "DROP DEFAULT" {
+                        Finding::breaking(operation, object)
+                    } else {
+                        Finding::destructive(operation, object)
+                    },
+                );
             }
         }
     }
     found
+}
+
+/// Whether every action of an `ALTER TABLE` (after its name) adds or renames something:
+/// nothing is lost, whatever the parser did not understand in it (a type it does not know).
+fn adds_only(c: &mut Cursor<'_>) -> bool {
+    c.pos = 2;
+    c.skip_modifiers(&["ONLY"]);
+    if c.name().is_none() {
+        return false;
+    }
+    top_level_actions(c.rest()).iter().all(|action| {
+        let mut a = Cursor {
+            tokens: action,
+            pos: 0,
+        };
+        if a.eat("ALTER") {
+            // `ALTER [COLUMN] c SET STATISTICS 100`, not `SET DATA TYPE`.
+            a.eat("COLUMN");
+            return a.name().is_some() && a.eat("SET") && !a.followed_by(&["DATA"]);
+        }
+        if a.eat("SET") {
+            // `SET SCHEMA s`, `SET (fillfactor = 70)`, `SET LOGGED`.
+            return true;
+        }
+        a.peek_keyword()
+            .is_some_and(|w| HARMLESS_ACTIONS.contains(&w.as_str()))
+    })
+}
+
+/// The unquoted words of a statement outside parentheses, upper-cased.
+fn top_level_words<'t>(tokens: &'t [&'t Token]) -> impl Iterator<Item = String> + 't {
+    let mut depth = 0usize;
+    tokens.iter().filter_map(move |token| match token {
+        Token::LParen => {
+            depth += 1;
+            None
+        }
+        Token::RParen => {
+            depth = depth.saturating_sub(1);
+            None
+        }
+        Token::Word(w) if depth == 0 && w.quote_style.is_none() => {
+            Some(w.value.to_ascii_uppercase())
+        }
+        _ => None,
+    })
 }
 
 /// An `ALTER TABLE` action after its `DROP`.

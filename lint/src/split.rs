@@ -5,10 +5,12 @@
 //! (a SQLite trigger) is still cut at its inner `;`; the pieces then fail to parse and are
 //! reported as unknown, so the error is on the safe side.
 
+use std::ops::Range;
+
 use sqlparser::tokenizer::{Location, Token, Tokenizer};
 
 use crate::Dialect;
-use crate::classify::parser_dialect;
+use crate::dialect::parser_dialect;
 
 /// One statement of a text the parser rejected.
 #[derive(Debug)]
@@ -17,6 +19,8 @@ pub(crate) struct Piece<'a> {
     pub(crate) text: &'a str,
     /// Its tokens, whitespace and comments included (the parser skips them itself).
     pub(crate) tokens: Vec<Token>,
+    /// Where `text` is in the whole text, leading and trailing whitespace left out.
+    pub(crate) range: Range<usize>,
 }
 
 impl Piece<'_> {
@@ -43,18 +47,30 @@ pub(crate) fn split(text: &str, dialect: Dialect) -> Option<Vec<Piece<'_>>> {
             // Offsets never go backwards, but MySQL's `/*! ... */` hints are re-tokenized with
             // approximate locations, so clamp rather than trust them to be exact.
             let end = offsets.byte_offset(token.span.start).max(start);
-            push_piece(&mut pieces, &text[start..end], std::mem::take(&mut current));
+            push_piece(&mut pieces, text, start..end, std::mem::take(&mut current));
             start = offsets.byte_offset(token.span.end).max(end);
         } else {
             current.push(token.token);
         }
     }
-    push_piece(&mut pieces, &text[start..], current);
+    push_piece(&mut pieces, text, start..text.len(), current);
     Some(pieces)
 }
 
-fn push_piece<'a>(pieces: &mut Vec<Piece<'a>>, text: &'a str, tokens: Vec<Token>) {
-    let piece = Piece { text, tokens };
+fn push_piece<'a>(
+    pieces: &mut Vec<Piece<'a>>,
+    whole: &'a str,
+    range: Range<usize>,
+    tokens: Vec<Token>,
+) {
+    let text = &whole[range.clone()];
+    let start = range.start + (text.len() - text.trim_start().len());
+    let end = (range.start + text.trim_end().len()).max(start);
+    let piece = Piece {
+        text,
+        tokens,
+        range: start..end,
+    };
     if piece.significant().next().is_some() {
         pieces.push(piece);
     }

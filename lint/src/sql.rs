@@ -4,23 +4,62 @@
 //! tables and `'DROP TABLE x'` strings from being reported.
 
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTable, AlterTableOperation, ConditionalStatementBlock, Delete,
-    FromTable, Ident, ObjectName, ObjectType, Query, SetExpr, Statement, TableFactor,
-    TableWithJoins,
+    AssignmentTarget, CascadeOption, ConditionalStatementBlock, CreateFunctionBody, Delete, Expr,
+    FromTable, Ident, Insert, ObjectName, ObjectType, Query, SelectItem, SetExpr, Statement,
+    TableFactor, TableObject, TableWithJoins, Update, Value,
 };
 
-use crate::Finding;
+use crate::alter::{alter_table, rename_table};
+use crate::gate::{State, key};
+use crate::{Dialect, Finding, Rebuild, body, dml};
 
-/// Appends the findings of `statement`, and of the statements it runs now, to `out`.
-pub(crate) fn statement_findings(statement: &Statement, out: &mut Vec<Finding>) {
-    let mut push = |operation: &str, object: Option<String>| {
-        out.push(Finding::destructive(operation, object));
-    };
+/// What the statements of one text hold, and the revision's state they read and update.
+pub(crate) struct Cx<'s> {
+    pub(crate) dialect: Dialect,
+    pub(crate) state: &'s mut State,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) warnings: Vec<Finding>,
+    pub(crate) rebuilds: Vec<Rebuild>,
+    /// A finding was left out because of what earlier statements of the revision did.
+    pub(crate) exempted: bool,
+}
+
+impl<'s> Cx<'s> {
+    /// Whether the revision created `table`; remembers that the answer spared a finding.
+    pub(crate) fn new_table(&mut self, table: &str) -> bool {
+        let new = self.state.is_new_table(table);
+        self.exempted |= new;
+        new
+    }
+
+    /// Whether the revision added `column` to `table` (or created `table`); remembers that
+    /// the answer spared a finding.
+    pub(crate) fn new_column(&mut self, table: &str, column: &str) -> bool {
+        let new = self.state.is_new_column(table, column);
+        self.exempted |= new;
+        new
+    }
+
+    pub(crate) fn new(dialect: Dialect, state: &'s mut State) -> Self {
+        Cx {
+            dialect,
+            state,
+            findings: Vec::new(),
+            warnings: Vec::new(),
+            rebuilds: Vec::new(),
+            exempted: false,
+        }
+    }
+}
+
+/// Appends the findings of `statement`, and of the statements it runs now, to `cx`.
+pub(crate) fn statement_findings(statement: &Statement, cx: &mut Cx<'_>) {
     match statement {
         Statement::Drop {
             object_type,
             names,
             table,
+            cascade,
             ..
         } => {
             let operation = format!("DROP {object_type}");
@@ -30,77 +69,131 @@ pub(crate) fn statement_findings(statement: &Statement, out: &mut Vec<Finding>) 
                     (ObjectType::Index, Some(table)) => in_table(table, &name_of(name)),
                     _ => name_of(name),
                 };
-                push(&operation, Some(object));
+                if *object_type == ObjectType::Table && !drop_table_loses(&object, cx) {
+                    continue;
+                }
+                cx.findings
+                    .push(Finding::destructive(&operation, Some(object)).with_cascade(*cascade));
+            }
+        }
+        Statement::RenameTable(renames) => {
+            for rename in renames {
+                rename_table(&name_of(&rename.old_name), &name_of(&rename.new_name), cx);
+            }
+        }
+        Statement::CreateTable(create) if !create.or_replace => {
+            let table = name_of(&create.name);
+            cx.state.created.insert(key(&table));
+            let columns = create.columns.iter().map(|c| key(&c.name.value)).collect();
+            cx.state.columns.insert(key(&table), columns);
+            if let Some(query) = &create.query {
+                query_findings(query, cx);
+            }
+        }
+        Statement::CreateFunction(function) => {
+            let body = match &function.function_body {
+                Some(
+                    CreateFunctionBody::AsBeforeOptions { body, .. }
+                    | CreateFunctionBody::AsAfterOptions(body)
+                    | CreateFunctionBody::Return(body),
+                ) => literal_text(body),
+                _ => None,
+            };
+            if let Some(body) = body {
+                let name = name_of(&function.name);
+                for mut finding in body::findings(&body, cx.dialect) {
+                    finding.object = Some(match finding.object {
+                        Some(object) => format!("{object} (in function {name})"),
+                        None => format!("(in function {name})"),
+                    });
+                    cx.findings.push(finding);
+                }
             }
         }
         Statement::DropFunction(drop) => {
             for f in &drop.func_desc {
-                push("DROP FUNCTION", Some(name_of(&f.name)));
+                push(cx, "DROP FUNCTION", Some(name_of(&f.name)));
             }
         }
         Statement::DropProcedure { proc_desc, .. } => {
             for p in proc_desc {
-                push("DROP PROCEDURE", Some(name_of(&p.name)));
+                push(cx, "DROP PROCEDURE", Some(name_of(&p.name)));
             }
         }
-        Statement::DropDomain(drop) => push("DROP DOMAIN", Some(name_of(&drop.name))),
+        Statement::DropDomain(drop) => push(cx, "DROP DOMAIN", Some(name_of(&drop.name))),
         Statement::DropTrigger(drop) => {
             let trigger = name_of(&drop.trigger_name);
             let object = match &drop.table_name {
                 Some(table) => in_table(table, &trigger),
                 None => trigger,
             };
-            push("DROP TRIGGER", Some(object));
+            push(cx, "DROP TRIGGER", Some(object));
         }
         Statement::DropPolicy(drop) => {
             push(
+                cx,
                 "DROP POLICY",
                 Some(in_table(&drop.table_name, &drop.name.value)),
             );
         }
         Statement::DropExtension(drop) => {
             for name in &drop.names {
-                push("DROP EXTENSION", Some(name.value.clone()));
+                push(cx, "DROP EXTENSION", Some(name.value.clone()));
             }
         }
         Statement::DropOperator(drop) => {
             for op in &drop.operators {
-                push("DROP OPERATOR", Some(name_of(&op.name)));
+                push(cx, "DROP OPERATOR", Some(name_of(&op.name)));
             }
         }
         Statement::DropOperatorFamily(drop) => {
             for name in &drop.names {
-                push("DROP OPERATOR FAMILY", Some(name_of(name)));
+                push(cx, "DROP OPERATOR FAMILY", Some(name_of(name)));
             }
         }
         Statement::DropOperatorClass(drop) => {
             for name in &drop.names {
-                push("DROP OPERATOR CLASS", Some(name_of(name)));
+                push(cx, "DROP OPERATOR CLASS", Some(name_of(name)));
             }
         }
-        Statement::DropSecret { name, .. } => push("DROP SECRET", Some(name.value.clone())),
-        Statement::DropConnector { name, .. } => push("DROP CONNECTOR", Some(name.value.clone())),
+        Statement::DropSecret { name, .. } => push(cx, "DROP SECRET", Some(name.value.clone())),
+        Statement::DropConnector { name, .. } => {
+            push(cx, "DROP CONNECTOR", Some(name.value.clone()))
+        }
         Statement::Truncate(truncate) => {
+            let cascade = truncate.cascade == Some(CascadeOption::Cascade);
             for target in &truncate.table_names {
-                push("TRUNCATE", Some(name_of(&target.name)));
+                let table = name_of(&target.name);
+                if !cx.new_table(&table) {
+                    cx.findings
+                        .push(Finding::destructive("TRUNCATE", Some(table)).with_cascade(cascade));
+                }
             }
         }
-        Statement::Delete(delete) if delete.selection.is_none() => {
+        Statement::Delete(delete) if dml::selects_every_row(delete.selection.as_ref()) => {
             for table in deleted_tables(delete) {
-                push("DELETE without WHERE", Some(table));
+                if !cx.new_table(&table) {
+                    cx.findings
+                        .push(Finding::destructive("DELETE without WHERE", Some(table)));
+                }
             }
         }
-        Statement::AlterTable(alter) => alter_table(alter, out),
+        Statement::Update(update) => update_findings(update, cx),
+        Statement::AlterTable(alter) => alter_table(alter, cx),
         // MariaDB: drops the existing table and its rows before creating the new one.
         Statement::CreateTable(create) if create.or_replace => {
-            push("CREATE OR REPLACE TABLE", Some(name_of(&create.name)));
+            cx.findings.push(Finding::destructive(
+                "CREATE OR REPLACE TABLE",
+                Some(name_of(&create.name)),
+            ));
         }
 
         // Statements that run other statements now.
-        Statement::Query(query) => query_findings(query, out),
+        Statement::Query(query) => query_findings(query, cx),
         Statement::Insert(insert) => {
             if let Some(source) = &insert.source {
-                query_findings(source, out);
+                remember_copy(insert, source, cx.state);
+                query_findings(source, cx);
             }
         }
         Statement::Explain {
@@ -108,74 +201,152 @@ pub(crate) fn statement_findings(statement: &Statement, out: &mut Vec<Finding>) 
             statement,
             ..
         }
-        | Statement::Prepare { statement, .. } => statement_findings(statement, out),
+        | Statement::Prepare { statement, .. } => statement_findings(statement, cx),
         Statement::If(s) => {
             let blocks = std::iter::once(&s.if_block)
                 .chain(&s.elseif_blocks)
                 .chain(&s.else_block);
-            blocks_findings(blocks, out);
+            blocks_findings(blocks, cx);
         }
-        Statement::While(s) => blocks_findings(std::iter::once(&s.while_block), out),
-        Statement::Case(s) => blocks_findings(s.when_blocks.iter().chain(&s.else_block), out),
+        Statement::While(s) => blocks_findings(std::iter::once(&s.while_block), cx),
+        Statement::Case(s) => blocks_findings(s.when_blocks.iter().chain(&s.else_block), cx),
         _ => {}
     }
 }
 
-fn alter_table(alter: &AlterTable, out: &mut Vec<Finding>) {
-    let table = name_of(&alter.name);
-    let mut push = |operation: &str, object: String| {
-        out.push(Finding::destructive(operation, Some(object)));
+fn push(cx: &mut Cx<'_>, operation: &str, object: Option<String>) {
+    cx.findings.push(Finding::destructive(operation, object));
+}
+
+/// Whether dropping `table` loses rows: not when the revision created it (a scratch table),
+/// nor when it copied every column of it into a new table first (a rebuild). A rebuild that
+/// leaves columns out is reported as dropping them.
+fn drop_table_loses(table: &str, cx: &mut Cx<'_>) -> bool {
+    if cx.new_table(table) {
+        return false;
+    }
+    let state = &mut *cx.state;
+    let Some(copied) = state.copied.get(&key(table)).cloned() else {
+        return true;
     };
-    for operation in &alter.operations {
-        match operation {
-            AlterTableOperation::DropColumn { column_names, .. } => {
-                for column in column_names {
-                    push("DROP COLUMN", in_table(&alter.name, &column.value));
-                }
+    match (state.columns.get(&key(table)), &copied) {
+        (_, None) => {}
+        (Some(columns), Some(_)) => {
+            let rebuild = Rebuild {
+                table: table.to_owned(),
+                copied: copied.clone(),
+            };
+            for lost in rebuild.lost(columns) {
+                cx.findings.push(Finding::destructive(
+                    "DROP COLUMN",
+                    Some(format!("{table}.{lost}")),
+                ));
             }
-            AlterTableOperation::DropConstraint { name, .. } => {
-                push("DROP CONSTRAINT", in_table(&alter.name, &name.value));
-            }
-            AlterTableOperation::DropForeignKey { name, .. } => {
-                push("DROP FOREIGN KEY", in_table(&alter.name, &name.value));
-            }
-            AlterTableOperation::DropPrimaryKey { .. } => push("DROP PRIMARY KEY", table.clone()),
-            AlterTableOperation::DropIndex { name } => {
-                push("DROP INDEX", in_table(&alter.name, &name.value));
-            }
-            AlterTableOperation::DropPartitions { partitions, .. } => {
-                for partition in partitions {
-                    push("DROP PARTITION", format!("{table}.{partition}"));
-                }
-            }
-            AlterTableOperation::DropProjection { name, .. } => {
-                push("DROP PROJECTION", in_table(&alter.name, &name.value));
-            }
-            AlterTableOperation::DropClusteringKey => push("DROP CLUSTERING KEY", table.clone()),
-            AlterTableOperation::AlterColumn { column_name, op } => {
-                let operation = match op {
-                    AlterColumnOperation::DropNotNull => "DROP NOT NULL",
-                    AlterColumnOperation::DropDefault => "DROP DEFAULT",
-                    _ => continue,
+        }
+        (None, Some(_)) => cx.rebuilds.push(Rebuild {
+            table: table.to_owned(),
+            copied,
+        }),
+    }
+    cx.exempted = true;
+    false
+}
+
+/// `INSERT INTO new (...) SELECT a, b FROM old` into a table the revision created: remember
+/// which columns of `old` were copied, for a later `DROP TABLE old`.
+fn remember_copy(insert: &Insert, source: &Query, state: &mut State) {
+    let TableObject::TableName(target) = &insert.table else {
+        return;
+    };
+    if !state.is_new_table(&name_of(target)) {
+        return;
+    }
+    let SetExpr::Select(select) = &*source.body else {
+        return;
+    };
+    let [from] = select.from.as_slice() else {
+        return;
+    };
+    if !from.joins.is_empty() {
+        return;
+    }
+    let TableFactor::Table { name, .. } = &from.relation else {
+        return;
+    };
+    let mut copied = Some(Vec::new());
+    for item in &select.projection {
+        match item {
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => copied = None,
+            SelectItem::ExprWithAliases { .. } => return,
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
+                let column = match expr {
+                    Expr::Identifier(ident) => ident.value.clone(),
+                    Expr::CompoundIdentifier(parts) => {
+                        parts.last().map(|p| p.value.clone()).unwrap_or_default()
+                    }
+                    // An expression reads the column it names, transformed; count what it
+                    // reads as copied (a type conversion is judged elsewhere).
+                    other => other.to_string(),
                 };
-                push(operation, in_table(&alter.name, &column_name.value));
-            }
-            // A safety net for drops this match does not name (dialect-specific ones, or new
-            // ones in a later sqlparser): the operation's own text says it drops something.
-            other => {
-                let text = other.to_string();
-                if let Some(rest) = text.strip_prefix("DROP ") {
-                    let kind = rest.split_whitespace().next().unwrap_or_default();
-                    push(
-                        &format!("DROP {}", kind.to_ascii_uppercase()),
-                        table.clone(),
-                    );
+                if let Some(columns) = &mut copied {
+                    columns.push(key(&column));
                 }
             }
         }
     }
+    let old = key(&name_of(name));
+    // Expression items list their text: a column appears in it if it is read.
+    if let Some(columns) = &mut copied {
+        let known = state.columns.get(&old).cloned().unwrap_or_default();
+        let texts = columns.clone();
+        for column in known {
+            if texts.iter().any(|t| t.contains(&column)) && !columns.contains(&column) {
+                columns.push(column);
+            }
+        }
+    }
+    state.copied.insert(old, copied);
 }
 
+/// `UPDATE` of every row that sets a column to a constant overwrites it, unless the revision
+/// added the column (a backfill).
+fn update_findings(update: &Update, cx: &mut Cx<'_>) {
+    if !dml::selects_every_row(update.selection.as_ref()) || update.from.is_some() {
+        return;
+    }
+    let Some(table) = relation_name(&update.table, None) else {
+        return;
+    };
+    for assignment in &update.assignments {
+        let AssignmentTarget::ColumnName(column) = &assignment.target else {
+            continue;
+        };
+        let column = column
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .map(|i| i.value.clone())
+            .unwrap_or_default();
+        if dml::constant(&assignment.value) && !cx.new_column(&table, &column) {
+            cx.findings.push(Finding::destructive(
+                "UPDATE without WHERE",
+                Some(format!("{table}.{column}")),
+            ));
+        }
+    }
+}
+
+/// The text of a function body given as a string literal.
+fn literal_text(body: &Expr) -> Option<String> {
+    match body {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(s.clone()),
+            Value::DollarQuotedString(d) => Some(d.value.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
 /// The tables a `DELETE` removes rows from: MySQL's `DELETE t1, t2 FROM ...` names them (maybe
 /// by alias) before `FROM`; otherwise they are the tables after `FROM`.
 fn deleted_tables(delete: &Delete) -> Vec<String> {
@@ -222,24 +393,24 @@ fn relation_name(from: &TableWithJoins, alias: Option<&str>) -> Option<String> {
 }
 
 /// Data-modifying statements inside a query: PostgreSQL `WITH d AS (DELETE FROM t) SELECT ...`.
-fn query_findings(query: &Query, out: &mut Vec<Finding>) {
+fn query_findings(query: &Query, cx: &mut Cx<'_>) {
     if let Some(with) = &query.with {
         for cte in &with.cte_tables {
-            query_findings(&cte.query, out);
+            query_findings(&cte.query, cx);
         }
     }
-    set_expr_findings(&query.body, out);
+    set_expr_findings(&query.body, cx);
 }
 
-fn set_expr_findings(body: &SetExpr, out: &mut Vec<Finding>) {
+fn set_expr_findings(body: &SetExpr, cx: &mut Cx<'_>) {
     match body {
-        SetExpr::Query(query) => query_findings(query, out),
+        SetExpr::Query(query) => query_findings(query, cx),
         SetExpr::SetOperation { left, right, .. } => {
-            set_expr_findings(left, out);
-            set_expr_findings(right, out);
+            set_expr_findings(left, cx);
+            set_expr_findings(right, cx);
         }
         SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => {
-            statement_findings(s, out);
+            statement_findings(s, cx);
         }
         _ => {}
     }
@@ -247,17 +418,17 @@ fn set_expr_findings(body: &SetExpr, out: &mut Vec<Finding>) {
 
 fn blocks_findings<'a>(
     blocks: impl Iterator<Item = &'a ConditionalStatementBlock>,
-    out: &mut Vec<Finding>,
+    cx: &mut Cx<'_>,
 ) {
     for block in blocks {
         for statement in block.statements() {
-            statement_findings(statement, out);
+            statement_findings(statement, cx);
         }
     }
 }
 
 /// `schema.table` with identifier quotes removed.
-fn name_of(name: &ObjectName) -> String {
+pub(crate) fn name_of(name: &ObjectName) -> String {
     let parts: Vec<String> = name
         .0
         .iter()
@@ -269,6 +440,6 @@ fn name_of(name: &ObjectName) -> String {
     parts.join(".")
 }
 
-fn in_table(table: &ObjectName, object: &str) -> String {
+pub(crate) fn in_table(table: &ObjectName, object: &str) -> String {
     format!("{}.{object}", name_of(table))
 }

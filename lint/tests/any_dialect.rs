@@ -1,7 +1,7 @@
 //! `classify_sql_any_dialect` (compile time, backend unknown): destructive if destructive under
 //! any dialect that parses the statement, unknown only if none does.
 
-use cofferdam_lint::{Classification, Finding, Risk, classify_sql_any_dialect};
+use cofferdam_lint::{Classification, Risk, classify_sql_any_dialect};
 
 /// (SQL, statement count, findings as displayed).
 const CASES: &[(&str, Option<usize>, &[&str])] = &[
@@ -24,7 +24,7 @@ const CASES: &[(&str, Option<usize>, &[&str])] = &[
     (
         "TRUNCATE a, b RESTART IDENTITY CASCADE",
         Some(1),
-        &["TRUNCATE a", "TRUNCATE b"],
+        &["TRUNCATE a CASCADE", "TRUNCATE b CASCADE"],
     ),
     (
         "ALTER TABLE `t` ADD COLUMN IF NOT EXISTS `c` INT",
@@ -91,12 +91,18 @@ fn any_dialect_cases() {
 
 #[test]
 fn findings_display_operation_then_object() {
-    let drop = Finding {
-        risk: Risk::Destructive,
-        operation: "DROP COLUMN".to_owned(),
-        object: Some("articles.body".to_owned()),
-    };
-    assert_eq!(drop.to_string(), "DROP COLUMN articles.body");
+    let drop =
+        &classify_sql_any_dialect("ALTER TABLE articles DROP COLUMN body CASCADE").findings[0];
+    assert_eq!(drop.to_string(), "DROP COLUMN articles.body CASCADE");
+    assert_eq!(
+        drop.describe(),
+        "`DROP COLUMN articles.body CASCADE` loses data"
+    );
+    let index = &classify_sql_any_dialect("DROP INDEX idx").findings[0];
+    assert_eq!(
+        index.describe(),
+        "`DROP INDEX idx` drops schema (no rows are lost)"
+    );
     let unknown = &classify_sql_any_dialect("DO $$ BEGIN END $$").findings[0];
     assert_eq!(unknown.risk, Risk::Unknown);
     assert_eq!(unknown.to_string(), "unparseable SQL");

@@ -68,7 +68,7 @@ fn destructive() -> Vec<Rendered> {
                 .cascade()
                 .to_owned(),
             [Postgres, MySql],
-            &["DROP TABLE articles", "DROP TABLE authors"]
+            &["DROP TABLE articles CASCADE", "DROP TABLE authors CASCADE"]
         ),
         render!(
             Table::drop().table(("blog", "articles")).to_owned(),
@@ -166,19 +166,20 @@ fn destructive() -> Vec<Rendered> {
             [Postgres, MySql],
             &["DROP CONSTRAINT articles.uq_title"]
         ),
-        // Not a drop by name, but PostgreSQL renders `.null()` as ALTER COLUMN ... DROP NOT NULL.
+        // PostgreSQL renders `.null()` as ALTER COLUMN ... DROP NOT NULL: breaking, not
+        // destructive, so it is a warning and the statement is safe.
         render!(
             Table::alter()
                 .table("articles")
                 .modify_column(ColumnDef::new("body").text().null())
                 .to_owned(),
             [Postgres],
-            &["DROP NOT NULL articles.body"]
+            &[]
         ),
         render!(
             Type::drop().name("mood").if_exists().cascade().to_owned(),
             [Postgres],
-            &["DROP TYPE mood"]
+            &["DROP TYPE mood CASCADE"]
         ),
         render!(
             Extension::drop().name("hstore").cascade().to_owned(),
@@ -350,6 +351,7 @@ fn safe() -> Vec<Rendered> {
             Query::update()
                 .table("articles")
                 .value("draft", false)
+                .and_where(Expr::col("id").eq(1))
                 .to_owned(),
             [Postgres, MySql, Sqlite],
             &[]

@@ -1,16 +1,12 @@
 //! Every column type sea-query 1.0 renders for a backend, in CREATE TABLE and ALTER TABLE ADD
-//! COLUMN, is one safe statement under that backend's dialect, except the gaps listed in
-//! `NOT_PARSED`, which stay refused as unknown and are checked to still be gaps.
+//! COLUMN, is one safe statement under that backend's dialect, with none left as unknown: an
+//! unknown here would be a trap (refused at run time, nothing for the compiler to flag).
 
-use cofferdam_lint::{Classification, Dialect, Risk, classify_sql, classify_sql_any_dialect};
+use cofferdam_lint::{Dialect, classify_sql, classify_sql_any_dialect};
 use sea_query::{
     ColumnDef, ColumnType, Expr, ExprTrait, MysqlQueryBuilder, PgInterval, PostgresQueryBuilder,
     SchemaBuilder, SqliteQueryBuilder, Table,
 };
-
-/// Types sqlparser 0.63 cannot read in sea-query's output: SQLite `decimal_len(p, s)` renders
-/// `real(p, s)`, and sqlparser accepts no precision after `REAL` in any dialect.
-const NOT_PARSED: &[(Dialect, &str)] = &[(Dialect::Sqlite, "decimal_len")];
 
 fn common() -> Vec<(&'static str, ColumnDef)> {
     let c = |label: &str| ColumnDef::new(label.to_owned());
@@ -175,24 +171,16 @@ fn statements<B: SchemaBuilder + Default>(
 fn check(dialect: Dialect, rendered: Vec<(&'static str, String)>) {
     let mut failures = Vec::new();
     for (label, sql) in rendered {
-        let expect_gap = NOT_PARSED.contains(&(dialect, label));
         for (how, got) in [
             ("", classify_sql(&sql, dialect)),
             ("any dialect ", classify_sql_any_dialect(&sql)),
         ] {
-            if expect_gap != is_unknown(&got)
-                || got.statements != Some(1)
-                || (!expect_gap && !got.is_safe())
-            {
+            if got.statements != Some(1) || !got.is_safe() {
                 failures.push(format!("{how}{dialect:?} {label}: {sql}\n    got {got:?}"));
             }
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-}
-
-fn is_unknown(c: &Classification) -> bool {
-    c.findings.len() == 1 && c.findings[0].risk == Risk::Unknown
 }
 
 #[test]

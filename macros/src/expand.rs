@@ -4,7 +4,6 @@ use crate::attr::{self, DestructiveArgs};
 use crate::ctxt::Ctxt;
 use crate::scan::{self, Scan};
 use crate::{checksum, valid};
-use cofferdam_lint::Risk;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -26,7 +25,7 @@ pub(crate) fn migration(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = attr::migration_args(&cx, args);
     let review = take_destructive(&cx, &mut function.attrs);
     valid::check_signature(&cx, &function);
-    let scan = scan::scan(&function.block);
+    let scan = scan::scan(&function);
     check_review(&cx, &function, review.as_ref(), &scan);
 
     let marker = marker(&function, &args);
@@ -39,7 +38,8 @@ pub(crate) fn migration(args: TokenStream, item: TokenStream) -> TokenStream {
         }
         None => {
             let registration = registration(&function, &args, review.as_ref(), &scan);
-            quote!(#function #marker #registration)
+            let warnings = warnings(&function, review.as_ref(), &scan);
+            quote!(#function #marker #registration #warnings)
         }
     }
 }
@@ -112,31 +112,68 @@ fn check_review(cx: &Ctxt, function: &ItemFn, review: Option<&DestructiveArgs>, 
     match review {
         None => {
             for found in &scan.found {
-                let what = match found.risk {
-                    Risk::Destructive => format!("`{}` destroys data", found.operation),
-                    Risk::Unknown => {
-                        "this SQL could not be parsed, so it may destroy data".to_owned()
-                    }
+                let statement = match &found.statement {
+                    Some(statement) => format!(" (in the statement `{statement}`)"),
+                    None => String::new(),
                 };
-                cx.error(syn::Error::new(
-                    found.span,
+                let fix = match found.finding.hint {
+                    Some(hint) => format!("make the migration non-destructive ({hint})"),
+                    None => "make the migration non-destructive".to_owned(),
+                };
+                cx.error(syn::Error::new_spanned(
+                    &found.tokens,
                     format!(
-                        "{what}, but #[migration] `{name}` is not marked reviewed\n\
-                         help: make the migration non-destructive, or after a review and a backup add \
-                         #[destructive(reviewed, reason = \"...\")] to `{name}`"
+                        "{}{statement}, but #[migration] `{name}` is not marked reviewed\n\
+                         help: {fix}, or after a review and a backup add \
+                         #[destructive(reviewed, reason = \"...\")] to `{name}`",
+                        found.describe()
                     ),
                 ));
             }
         }
-        Some(review) if scan.found.is_empty() && !scan.dynamic => cx.error(syn::Error::new_spanned(
-            &review.tokens,
-            format!(
-                "#[destructive(reviewed)] on `{name}`, but nothing destructive was found in it; \
-                 remove the attribute (a review marker must not be copied blindly)"
-            ),
-        )),
+        // Breaking changes need no marker, but one may record their review.
+        Some(review) if scan.found.is_empty() && scan.warnings.is_empty() && !scan.dynamic => {
+            cx.error(syn::Error::new_spanned(
+                &review.tokens,
+                format!(
+                    "#[destructive(reviewed)] on `{name}`, but nothing destructive was found in it; \
+                     remove the attribute (a review marker must not be copied blindly)"
+                ),
+            ));
+        }
         Some(_) => {}
     }
+}
+
+/// Breaking-but-not-destructive operations as compiler warnings: stable Rust gives proc macros
+/// no warning of their own, so each is the use of a deprecated constant, pointed at the code.
+fn warnings(function: &ItemFn, review: Option<&DestructiveArgs>, scan: &Scan) -> TokenStream {
+    if review.is_some() {
+        return TokenStream::new();
+    }
+    let name = &function.sig.ident;
+    let warnings = scan.warnings.iter().map(|found| {
+        let note = format!(
+            "{} (a warning, not an error: #[migration] `{name}` still builds)",
+            found.describe()
+        );
+        let span = found
+            .tokens
+            .clone()
+            .into_iter()
+            .next()
+            .map_or_else(Span::call_site, |t| t.span());
+        let usage = quote_spanned!(span=> breaking_change);
+        quote! {
+            const _: () = {
+                #[deprecated(note = #note)]
+                #[allow(non_upper_case_globals)]
+                const breaking_change: () = ();
+                #usage
+            };
+        }
+    });
+    quote!(#(#warnings)*)
 }
 
 /// The type-namespace twin of the function that `after = path` resolves to.
@@ -204,7 +241,7 @@ fn registration(
                 Some(reason) => quote!(::core::option::Option::Some(#reason)),
                 None => quote!(::core::option::Option::None),
             };
-            let operations = scan.found.iter().map(|found| &found.operation);
+            let operations = scan.found.iter().map(scan::Found::operation);
             quote!(::core::option::Option::Some(::cofferdam::__private::Review {
                 reason: #reason,
                 operations: &[#(#operations),*],
