@@ -2,41 +2,40 @@
 //! (`stamp`, `resolve`) and rendering SQL without running it.
 
 use crate::apply;
-use crate::history::{AppliedRevision, State, Table, current_operator};
-use crate::lock::Lock;
-use crate::migration::Session;
+use crate::backend::Backend;
+use crate::history::{AppliedRevision, Change, State, Table, now_rfc3339};
+use crate::migration::Migration;
 use crate::plan;
-use crate::report::{Rendered, Resolution};
+use crate::report::{Rendered, Resolution, StampChange};
 use crate::revision::Revision;
-use crate::url::Backend;
+use crate::session::{Guard, Session};
 use crate::{Error, Migrator, Result};
 
 impl Migrator {
     /// Records the database as being exactly at `target` without running
     /// anything: `target` and its ancestors become applied (failed rows among
-    /// them included), every other row goes. Returns the changes as `+id`
-    /// (recorded), `~id` (failed row settled as applied) and `-id` (removed).
-    /// For adopting an existing database or after a manual fix.
-    pub async fn stamp(&self, url: &str, target: &str) -> Result<Vec<String>> {
+    /// them included), every other row goes. Returns the changes made, in
+    /// order. For adopting an existing database or after a manual fix.
+    pub async fn stamp(&self, url: &str, target: &str) -> Result<Vec<StampChange>> {
         let graph = self.graph()?;
         let revision = graph.require(target)?;
         let keep = graph.ancestors(revision.id);
-        self.with_lock(url, |table, session, history| {
+        self.edit_history(url, target, |table, session, history| {
             let backend = session.backend;
-            let applied_by = self.applied_by.clone().unwrap_or_else(current_operator);
+            let applied_by = self.operator();
             let mut seq = history.iter().map(|row| row.seq).max().unwrap_or(0);
             let mut changed = Vec::new();
             for row in history.iter().filter(|row| !keep.contains(row.id.as_str())) {
                 session.queue_internal(table.delete_sql(backend, &row.id));
-                changed.push(format!("-{}", row.id));
+                changed.push(StampChange::Removed(row.id.clone()));
             }
             for revision in graph.ordered().filter(|r| keep.contains(r.id)) {
                 match history.iter().find(|row| row.id == revision.id) {
                     // A failed or unfinished row of a kept revision: the
                     // person stamping says it is in place now.
                     Some(row) if row.state != State::Applied => {
-                        session.queue_internal(table.finish_sql(backend, &row.id, row.duration_ms));
-                        changed.push(format!("~{}", row.id));
+                        session.queue_internal(finish(table, backend, row));
+                        changed.push(StampChange::Settled(row.id.clone()));
                         continue;
                     }
                     Some(_) => continue,
@@ -47,14 +46,14 @@ impl Migrator {
                     revision,
                     seq,
                     State::Applied,
-                    crate::history::now_rfc3339(),
+                    now_rfc3339(),
                     &applied_by,
                     Some(0),
                 );
                 session.queue_internal(table.insert_sql(backend, &row));
-                changed.push(format!("+{}", revision.id));
+                changed.push(StampChange::Recorded(revision.id.to_owned()));
             }
-            changed
+            Ok(changed)
         })
         .await
     }
@@ -64,49 +63,41 @@ impl Migrator {
     pub async fn resolve(&self, url: &str, revision: &str, resolution: Resolution) -> Result<()> {
         let graph = self.graph()?;
         graph.require(revision)?;
-        let id = revision.to_owned();
-        let found = self
-            .with_lock(url, |table, session, history| {
-                let backend = session.backend;
-                let row = history
-                    .iter()
-                    .find(|row| row.id == id && row.state != State::Applied)?;
-                let sql = match resolution {
-                    Resolution::Applied => table.finish_sql(backend, &row.id, row.duration_ms),
-                    Resolution::RolledBack => table.delete_sql(backend, &row.id),
-                };
-                session.queue_internal(sql);
-                Some(())
-            })
-            .await?;
-        found.ok_or_else(|| {
-            Error::Custom(format!("revision `{revision}` is not recorded as failed, so there is nothing to resolve; see `migrate status`"))
+        self.edit_history(url, revision, |table, session, history| {
+            let backend = session.backend;
+            let row = history
+                .iter()
+                .find(|row| row.id == revision && row.state != State::Applied)
+                .ok_or_else(|| Error::NothingToResolve {
+                    revision: revision.to_owned(),
+                })?;
+            session.queue_internal(match resolution {
+                Resolution::Applied => finish(table, backend, row),
+                Resolution::RolledBack => table.delete_sql(backend, &row.id),
+            });
+            Ok(())
         })
+        .await
     }
 
-    /// Runs `edit` on the history under the lock, then sends what it queued in one transaction.
-    async fn with_lock<T>(
+    /// Runs `edit` on the history under the lock, then sends what it queued.
+    async fn edit_history<T>(
         &self,
         url: &str,
-        edit: impl FnOnce(&Table, &mut Session, &[AppliedRevision]) -> T,
+        next: &str,
+        edit: impl FnOnce(&Table, &mut Session, &[AppliedRevision]) -> Result<T>,
     ) -> Result<T> {
         let table = self.table()?;
-        let mut session = self.session(url).await?;
-        let result = async {
-            let lock = Lock::acquire(session.conn(), url, &table, self.lock_timeout, None).await?;
-            let result = async {
+        self.connected(url, async |session| {
+            self.locked(url, session, &table, next, async |session| {
                 let history = table.create_and_read(session.conn()).await?;
-                let out = edit(&table, &mut session, &history);
+                let out = edit(&table, session, &history)?;
                 session.flush().await?;
                 Ok(out)
-            }
-            .await;
-            lock.release(session.conn()).await;
-            result
-        }
-        .await;
-        session.close().await;
-        result
+            })
+            .await
+        })
+        .await
     }
 
     /// Renders the SQL that `up` would run, reading only the history table.
@@ -123,16 +114,27 @@ impl Migrator {
     }
 }
 
+/// Records a failed or unfinished row as applied, keeping its duration.
+fn finish(table: &Table, backend: Backend, row: &AppliedRevision) -> String {
+    table.update_sql(
+        backend,
+        &row.id,
+        Change::Finished {
+            duration_ms: row.duration_ms,
+        },
+    )
+}
+
 /// Runs each revision against an offline session that only records statements.
 async fn render(backend: Backend, revisions: Vec<&'static Revision>) -> Result<Rendered> {
-    let mut rendered = Rendered::default();
+    let mut rendered = Rendered {
+        backend,
+        statements: Vec::new(),
+        unrenderable: Vec::new(),
+    };
     for revision in revisions {
         let mut session = Session::offline(backend);
-        let mut migration = crate::migration::Migration::new(
-            &mut session,
-            revision,
-            crate::migration::Guard::Allow,
-        );
+        let mut migration = Migration::new(&mut session, revision, Guard::Allow);
         match (revision.up)(&mut migration).await {
             Ok(()) => {}
             Err(Error::Offline { .. }) => {

@@ -1,26 +1,20 @@
 //! Running one revision, up or down, with its history row.
 //!
-//! PostgreSQL and SQLite: the revision and its history row commit together
-//! or not at all. MySQL (DDL commits implicitly) and `transaction = false`
-//! revisions: the row is written as `started` first and finished after, so a
-//! failure leaves a visible state that blocks the next run.
+//! In a transaction (the engine rolls DDL back and the revision did not ask
+//! for `transaction = false`): the revision and its history row commit
+//! together or not at all. Otherwise the row is written as `started` first
+//! and finished after, so a failure leaves a visible state that blocks the
+//! next run.
 
-use crate::backstop;
-use crate::history::{NewRow, State, Table, now_rfc3339};
-use crate::migration::{Guard, Migration, Session};
+use crate::history::{Change, NewRow, State, Table, now_rfc3339};
+use crate::migration::Migration;
+use crate::report::Direction;
 use crate::revision::{MigrationFn, Revision};
-use crate::url::Backend;
+use crate::session::{Guard, Session};
 use crate::{Error, Result};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
-
-/// Which way a revision runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Direction {
-    Up,
-    Down,
-}
 
 /// What the runner needs besides the revision.
 #[derive(Debug)]
@@ -51,64 +45,83 @@ pub(crate) async fn run(
     } else {
         Guard::Enforce
     };
-    let backend = session.backend;
-    let transactional = revision.transaction && backend != Backend::MySql;
-    let started = Instant::now();
-    let applied_at = now_rfc3339();
-
     if ctx.dry_run {
+        let started = Instant::now();
         call(session, revision, function, guard).await?;
         session.flush().await?;
         return Ok(started.elapsed());
     }
-
-    if transactional {
-        session.queue_internal(
-            if backend == Backend::Sqlite {
-                "BEGIN IMMEDIATE"
-            } else {
-                "BEGIN"
-            }
-            .to_owned(),
-        );
-        if backend == Backend::Postgres && guard == Guard::Enforce {
-            session.queue_internal_many(backstop::arm(revision.id, true), 2);
-        }
-        let outcome = call(session, revision, function, guard).await;
-        let outcome = match outcome {
-            Ok(()) => {
-                let record = match direction {
-                    Direction::Up => ctx.table.insert_sql(
-                        backend,
-                        &new_row(
-                            revision,
-                            seq,
-                            State::Applied,
-                            applied_at,
-                            ctx.applied_by,
-                            // Queued statements have not run yet: the
-                            // database measures the duration itself.
-                            None,
-                        ),
-                    ),
-                    Direction::Down => ctx.table.delete_sql(backend, revision.id),
-                };
-                session.queue_internal(record);
-                session.queue_internal("COMMIT".to_owned());
-                session.flush().await
-            }
-            Err(error) => Err(error),
-        };
-        if let Err(error) = outcome {
-            session.rollback().await;
-            return Err(error);
-        }
-        return Ok(started.elapsed());
+    if session.backend.runs_in_transaction(revision) {
+        in_transaction(session, ctx, revision, function, guard, direction, seq).await
+    } else {
+        outside_transaction(session, ctx, revision, function, guard, direction, seq).await
     }
+}
 
-    // Outside a transaction: record the start, run, record the end.
+async fn in_transaction(
+    session: &mut Session,
+    ctx: &Context<'_>,
+    revision: &'static Revision,
+    function: MigrationFn,
+    guard: Guard,
+    direction: Direction,
+    seq: i64,
+) -> Result<Duration> {
+    let started = Instant::now();
+    let applied_at = now_rfc3339();
+    let backend = session.backend;
+    session.begin();
+    if guard == Guard::Enforce
+        && let Some((sql, statements)) = session.engine.arm_backstop(revision.id, true)
+    {
+        session.queue_internal_many(sql, statements);
+    }
+    let outcome = match call(session, revision, function, guard).await {
+        Ok(()) => {
+            let record = match direction {
+                // Queued statements have not run yet: the database
+                // measures the duration itself where it can.
+                Direction::Up => ctx.table.insert_sql(
+                    backend,
+                    &new_row(
+                        revision,
+                        seq,
+                        State::Applied,
+                        applied_at,
+                        ctx.applied_by,
+                        None,
+                    ),
+                ),
+                Direction::Down => ctx.table.delete_sql(backend, revision.id),
+            };
+            session.queue_internal(record);
+            session.queue_internal("COMMIT".to_owned());
+            session.flush().await
+        }
+        Err(error) => Err(error),
+    };
+    if let Err(error) = outcome {
+        session.rollback().await;
+        return Err(error);
+    }
+    Ok(started.elapsed())
+}
+
+/// Records the start, runs, records the end.
+async fn outside_transaction(
+    session: &mut Session,
+    ctx: &Context<'_>,
+    revision: &'static Revision,
+    function: MigrationFn,
+    guard: Guard,
+    direction: Direction,
+    seq: i64,
+) -> Result<Duration> {
+    let started = Instant::now();
+    let applied_at = now_rfc3339();
+    let backend = session.backend;
     let pipeline = std::mem::replace(&mut session.pipeline, false);
-    let start_sql = match direction {
+    session.queue_internal(match direction {
         Direction::Up => ctx.table.insert_sql(
             backend,
             &new_row(
@@ -120,17 +133,15 @@ pub(crate) async fn run(
                 Some(0),
             ),
         ),
-        Direction::Down => format!(
-            "UPDATE {} SET state = 'started' WHERE id = {}",
-            ctx.table.quoted(backend),
-            crate::history::literal(backend, revision.id)
-        ),
+        Direction::Down => ctx.table.update_sql(backend, revision.id, Change::Started),
+    });
+    let armed = match session.engine.arm_backstop(revision.id, false) {
+        Some((sql, statements)) if guard == Guard::Enforce => {
+            session.queue_internal_many(sql, statements);
+            true
+        }
+        _ => false,
     };
-    session.queue_internal(start_sql);
-    let armed = backend == Backend::Postgres && guard == Guard::Enforce;
-    if armed {
-        session.queue_internal_many(backstop::arm(revision.id, false), 2);
-    }
     let result = async {
         session.flush().await?;
         call(session, revision, function, guard).await?;
@@ -139,21 +150,24 @@ pub(crate) async fn run(
     .await;
     let outcome = match result {
         Ok(()) => {
-            let finish = match direction {
-                Direction::Up => {
-                    ctx.table
-                        .finish_sql(backend, revision.id, millis(started.elapsed()))
-                }
+            session.queue_internal(match direction {
+                Direction::Up => ctx.table.update_sql(
+                    backend,
+                    revision.id,
+                    Change::Finished {
+                        duration_ms: millis(started.elapsed()),
+                    },
+                ),
                 Direction::Down => ctx.table.delete_sql(backend, revision.id),
-            };
-            session.queue_internal(finish);
+            });
             session.flush().await.map(|()| started.elapsed())
         }
         Err(error) => {
-            session.queue_internal(ctx.table.fail_sql(
+            let text = crate::error::report(&error);
+            session.queue_internal(ctx.table.update_sql(
                 backend,
                 revision.id,
-                &crate::error::report(&error),
+                Change::Failed { error: &text },
             ));
             if let Err(record_error) = session.flush().await {
                 tracing::error!(revision = revision.id, error = %record_error, "could not record the failure in the history table");
@@ -161,8 +175,8 @@ pub(crate) async fn run(
             Err(error)
         }
     };
-    if armed {
-        session.queue_internal_many(backstop::DISARM.to_owned(), 2);
+    if armed && let Some((sql, statements)) = session.engine.disarm_backstop() {
+        session.queue_internal_many(sql.to_owned(), statements);
         if let Err(error) = session.flush().await {
             tracing::warn!(%error, "could not disarm the drop backstop; it ends with the connection");
         }

@@ -3,6 +3,8 @@
 //! Every variant names the revision involved where there is one, and its
 //! message ends with what to do next. Database URLs are always redacted.
 
+use crate::backend::Backend;
+use crate::report::DestructiveOp;
 use std::fmt;
 
 /// The result type of migrations and of the runtime.
@@ -214,10 +216,10 @@ pub enum Error {
     },
 
     /// Pending revisions are destructive and the caller did not allow it.
-    #[error("refusing to apply destructive revisions without --allow-destructive: {}; nothing was changed", .offences.iter().map(|(r, o)| format!("`{r}` ({o})")).collect::<Vec<_>>().join(", "))]
+    #[error("refusing to apply destructive revisions without --allow-destructive: {}; nothing was changed", .offences.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
     DestructiveNotAllowed {
-        /// `(revision, operation)` pairs.
-        offences: Vec<(String, String)>,
+        /// The destructive operations of the pending revisions.
+        offences: Vec<DestructiveOp>,
     },
 
     /// A revision has no `down` function.
@@ -254,6 +256,49 @@ pub enum Error {
         revision: String,
     },
 
+    /// The database answered NULL when asked for the migration lock (MySQL's
+    /// `GET_LOCK` does on an error such as a killed wait).
+    #[error("the database answered NULL when asked for the migration lock on `{table}`; retry")]
+    LockRefused {
+        /// The history table whose lock was wanted.
+        table: String,
+    },
+
+    /// The lock file beside a SQLite database could not be opened or locked.
+    #[error("could not lock {}; check that its directory is writable", .path.display())]
+    LockFile {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The history table holds rows this runtime cannot read.
+    #[error("history table `{table}` has an unexpected row shape; was it created by another tool?")]
+    HistoryShape {
+        /// The history table read.
+        table: String,
+    },
+
+    /// `up --dry-run` on an engine that commits DDL implicitly.
+    #[error(
+        "--dry-run is not possible on MySQL/MariaDB: DDL commits implicitly, so nothing could be rolled back; use `migrate sql` to review the statements instead"
+    )]
+    DryRunUnsupported {
+        /// The engine of the URL.
+        backend: Backend,
+    },
+
+    /// `resolve` named a revision that is not recorded as failed or unfinished.
+    #[error(
+        "revision `{revision}` is not recorded as failed, so there is nothing to resolve; see `migrate status`"
+    )]
+    NothingToResolve {
+        /// The revision.
+        revision: String,
+    },
+
     /// The history table name is not a plain identifier.
     #[error(
         "invalid history table name `{0}`: use letters, digits and `_`, optionally `schema.table`"
@@ -282,6 +327,7 @@ impl Error {
             | Error::Irreversible { revision, .. }
             | Error::NotApplied { revision, .. }
             | Error::Offline { revision }
+            | Error::NothingToResolve { revision }
             | Error::UnknownParent { revision, .. }
             | Error::UnknownRevision { revision } => Some(revision),
             _ => None,

@@ -1,10 +1,10 @@
 //! The history table: one row per revision, read as text and written with
-//! literal SQL so that the write can travel in the same round trip as the
-//! revision's own statements.
+//! sea-query statements rendered with inlined values, so that the write can
+//! travel in the same round trip as the revision's own statements.
 
-use crate::conn::{Conn, is_missing_table};
-use crate::url::Backend;
+use crate::backend::{Backend, Conn, Statement};
 use crate::{Error, Result};
+use sea_query::{ColumnDef, Expr, ExprTrait, Order, Query, TableName};
 
 /// The state of a revision in the history table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -31,6 +31,7 @@ impl State {
 
 /// One row of the history table.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct AppliedRevision {
     /// The revision id.
     pub id: String,
@@ -57,14 +58,29 @@ pub struct AppliedRevision {
     pub error: Option<String>,
 }
 
-/// A validated, quoted history table name.
+/// A validated history table name.
 #[derive(Debug, Clone)]
 pub(crate) struct Table {
     /// As the user wrote it, for messages.
     pub name: String,
 }
 
-const COLUMNS: &str = "id, seq, parents, checksum, state, applied_at, duration_ms, applied_by, destructive, review_reason, error";
+const COLUMNS: [&str; 11] = [
+    "id",
+    "seq",
+    "parents",
+    "checksum",
+    "state",
+    "applied_at",
+    "duration_ms",
+    "applied_by",
+    "destructive",
+    "review_reason",
+    "error",
+];
+
+/// How much of a failed run's error the history keeps.
+const MAX_ERROR_CHARS: usize = 2000;
 
 impl Table {
     /// Accepts `name` or `schema.name` made of letters, digits and `_`.
@@ -83,68 +99,73 @@ impl Table {
         })
     }
 
-    /// The quoted name for `backend`.
-    pub(crate) fn quoted(&self, backend: Backend) -> String {
-        let quote = if backend == Backend::MySql { '`' } else { '"' };
-        self.name
-            .split('.')
-            .map(|part| format!("{quote}{part}{quote}"))
-            .collect::<Vec<_>>()
-            .join(".")
+    /// The name for sea-query, which quotes it for each engine.
+    fn sea(&self) -> TableName {
+        match self.name.split_once('.') {
+            Some((schema, table)) => (schema.to_owned(), table.to_owned()).into(),
+            None => self.name.clone().into(),
+        }
     }
 
     pub(crate) fn create_sql(&self, backend: Backend) -> String {
-        format!(
-            "CREATE TABLE IF NOT EXISTS {} (\
-             id VARCHAR(255) NOT NULL PRIMARY KEY, \
-             seq BIGINT NOT NULL, \
-             parents TEXT NOT NULL, \
-             checksum VARCHAR(64) NOT NULL, \
-             state VARCHAR(16) NOT NULL, \
-             applied_at VARCHAR(40) NOT NULL, \
-             duration_ms BIGINT NOT NULL, \
-             applied_by VARCHAR(255) NOT NULL, \
-             destructive SMALLINT NOT NULL, \
-             review_reason TEXT, \
-             error TEXT)",
-            self.quoted(backend)
-        )
+        sea_query::Table::create()
+            .table(self.sea())
+            .if_not_exists()
+            .col(
+                ColumnDef::new("id")
+                    .string_len(255)
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(ColumnDef::new("seq").big_integer().not_null())
+            .col(ColumnDef::new("parents").text().not_null())
+            .col(ColumnDef::new("checksum").string_len(64).not_null())
+            .col(ColumnDef::new("state").string_len(16).not_null())
+            .col(ColumnDef::new("applied_at").string_len(40).not_null())
+            .col(ColumnDef::new("duration_ms").big_integer().not_null())
+            .col(ColumnDef::new("applied_by").string_len(255).not_null())
+            .col(ColumnDef::new("destructive").small_integer().not_null())
+            .col(ColumnDef::new("review_reason").text().null())
+            .col(ColumnDef::new("error").text().null())
+            .to_sql(backend)
     }
 
     pub(crate) fn select_sql(&self, backend: Backend) -> String {
-        format!(
-            "SELECT {COLUMNS} FROM {} ORDER BY seq",
-            self.quoted(backend)
-        )
+        Query::select()
+            .columns(COLUMNS)
+            .from(self.sea())
+            .order_by("seq", Order::Asc)
+            .to_sql(backend)
+    }
+
+    fn reading(&self, source: sqlx::Error) -> Error {
+        Error::Database {
+            action: format!("reading history table `{}`", self.name),
+            source,
+        }
     }
 
     /// The applied state of the history as one string, `id:checksum:state`
-    /// joined by `,` in byte order of id, or None on MySQL (where
-    /// `GROUP_CONCAT` truncates at 1 KiB by default). Reading one value is
-    /// much cheaper than decoding every row, which is all a start-up with
-    /// nothing pending needs. A missing table reads as None too.
+    /// joined by `,` in byte order of id, or None where the engine cannot
+    /// aggregate it reliably. Reading one value is much cheaper than decoding
+    /// every row, which is all a start-up with nothing pending needs. A
+    /// missing table reads as None too.
     pub(crate) async fn summary(&self, conn: &mut Conn) -> Result<Option<String>> {
-        let table = self.quoted(conn.backend());
-        let sql = match conn.backend() {
-            Backend::Postgres => format!(
-                "SELECT string_agg(id || ':' || checksum || ':' || state, ',' ORDER BY id COLLATE \"C\") FROM {table}"
-            ),
-            Backend::Sqlite => format!(
-                "SELECT group_concat(id || ':' || checksum || ':' || state, ',' ORDER BY id) FROM {table}"
-            ),
-            Backend::MySql => return Ok(None),
+        let Some(aggregate) = conn.engine().summary_expr() else {
+            return Ok(None);
         };
+        let sql = Query::select()
+            .expr(Expr::cust(aggregate))
+            .from(self.sea())
+            .to_sql(conn.backend());
         match conn.fetch_text(&sql).await {
             Ok(rows) => Ok(rows
                 .into_iter()
                 .next()
                 .and_then(|row| row.into_iter().next())
                 .flatten()),
-            Err(error) if is_missing_table(&error) => Ok(None),
-            Err(source) => Err(Error::Database {
-                action: format!("reading history table `{}`", self.name),
-                source,
-            }),
+            Err(error) if conn.is_missing_table(&error) => Ok(None),
+            Err(source) => Err(self.reading(source)),
         }
     }
 
@@ -156,17 +177,13 @@ impl Table {
                 .into_iter()
                 .map(|row| parse_row(&self.name, row))
                 .collect(),
-            Err(error) if is_missing_table(&error) => Ok(Vec::new()),
-            Err(source) => Err(Error::Database {
-                action: format!("reading history table `{}`", self.name),
-                source,
-            }),
+            Err(error) if conn.is_missing_table(&error) => Ok(Vec::new()),
+            Err(source) => Err(self.reading(source)),
         }
     }
 
-    /// Creates the table if needed and reads it: one round trip on
-    /// PostgreSQL and SQLite, two on MySQL (which runs one statement per
-    /// query unless the connection asked for more).
+    /// Creates the table if needed and reads it: one round trip where the
+    /// engine pipelines statements, two elsewhere.
     pub(crate) async fn create_and_read(&self, conn: &mut Conn) -> Result<Vec<AppliedRevision>> {
         let backend = conn.backend();
         let create = self.create_sql(backend);
@@ -174,7 +191,7 @@ impl Table {
             action: format!("creating history table `{}`", self.name),
             source,
         };
-        if backend == Backend::MySql {
+        if !conn.engine().pipelined() {
             conn.execute_batch(&create)
                 .await
                 .map_err(|e| creating(e.source))?;
@@ -191,69 +208,79 @@ impl Table {
 
     /// The row of a revision, as an INSERT.
     pub(crate) fn insert_sql(&self, backend: Backend, row: &NewRow<'_>) -> String {
-        let duration = match row.duration_ms {
-            Some(ms) => ms.to_string(),
-            // Measured by the server, so that a pipelined revision still
-            // records how long its statements took.
-            None => match backend {
-                Backend::Postgres => {
-                    "CAST(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000 AS BIGINT)"
-                        .to_owned()
-                }
-                // SQLite's 'now' is the time of the statement being run, and
-                // the revision started at `applied_at`.
-                Backend::Sqlite => format!(
-                    "CAST((julianday('now') - julianday({})) * 86400000 AS INTEGER)",
-                    literal(backend, &row.applied_at)
-                ),
-                Backend::MySql => "0".to_owned(),
-            },
+        let duration: Expr = match row.duration_ms {
+            Some(ms) => ms.into(),
+            None => backend
+                .engine()
+                .measured_duration(&row.applied_at)
+                .map_or_else(|| 0i64.into(), Expr::cust),
         };
-        format!(
-            "INSERT INTO {} ({COLUMNS}) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL)",
-            self.quoted(backend),
-            literal(backend, row.id),
-            row.seq,
-            literal(backend, &row.parents.join(",")),
-            literal(backend, row.checksum),
-            literal(backend, row.state.as_str()),
-            literal(backend, &row.applied_at),
-            duration,
-            literal(backend, row.applied_by),
-            i32::from(row.destructive),
-            row.review_reason
-                .map_or_else(|| "NULL".to_owned(), |r| literal(backend, r)),
-        )
+        Query::insert()
+            .into_table(self.sea())
+            .columns(COLUMNS)
+            .values_panic([
+                row.id.into(),
+                row.seq.into(),
+                row.parents.join(",").into(),
+                row.checksum.into(),
+                row.state.as_str().into(),
+                row.applied_at.as_str().into(),
+                duration,
+                row.applied_by.into(),
+                i16::from(row.destructive).into(),
+                row.review_reason.into(),
+                Option::<&str>::None.into(),
+            ])
+            .to_sql(backend)
     }
 
-    /// Marks a started revision as applied.
-    pub(crate) fn finish_sql(&self, backend: Backend, id: &str, duration_ms: i64) -> String {
-        format!(
-            "UPDATE {} SET state = 'applied', duration_ms = {duration_ms}, error = NULL WHERE id = {}",
-            self.quoted(backend),
-            literal(backend, id)
-        )
-    }
-
-    /// Marks a started revision as failed, keeping the error for `status`.
-    pub(crate) fn fail_sql(&self, backend: Backend, id: &str, error: &str) -> String {
-        let error: String = error.chars().take(2000).collect();
-        format!(
-            "UPDATE {} SET state = 'failed', error = {} WHERE id = {}",
-            self.quoted(backend),
-            literal(backend, &error),
-            literal(backend, id)
-        )
+    /// Sets the state of `id` (and, when given, its duration and error).
+    pub(crate) fn update_sql(&self, backend: Backend, id: &str, change: Change<'_>) -> String {
+        let mut update = Query::update();
+        update.table(self.sea());
+        match change {
+            Change::Started => {
+                update.value("state", State::Started.as_str());
+            }
+            Change::Finished { duration_ms } => {
+                update
+                    .value("state", State::Applied.as_str())
+                    .value("duration_ms", duration_ms)
+                    .value("error", Option::<&str>::None);
+            }
+            Change::Failed { error } => {
+                // NUL cannot be stored in a text column on every engine.
+                let error: String = error
+                    .chars()
+                    .filter(|&c| c != '\0')
+                    .take(MAX_ERROR_CHARS)
+                    .collect();
+                update
+                    .value("state", State::Failed.as_str())
+                    .value("error", error);
+            }
+        }
+        update.and_where(Expr::col("id").eq(id)).to_sql(backend)
     }
 
     /// Removes a revision's row (it was reverted, or resolved as rolled back).
     pub(crate) fn delete_sql(&self, backend: Backend, id: &str) -> String {
-        format!(
-            "DELETE FROM {} WHERE id = {}",
-            self.quoted(backend),
-            literal(backend, id)
-        )
+        Query::delete()
+            .from_table(self.sea())
+            .and_where(Expr::col("id").eq(id))
+            .to_sql(backend)
     }
+}
+
+/// A change of state of a revision's row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Change<'a> {
+    /// A revert outside a transaction is starting.
+    Started,
+    /// Applied after all, in `duration_ms`.
+    Finished { duration_ms: i64 },
+    /// Failed outside a transaction, with this error.
+    Failed { error: &'a str },
 }
 
 /// The values of a history row about to be written.
@@ -265,34 +292,17 @@ pub(crate) struct NewRow<'a> {
     pub checksum: &'a str,
     pub state: State,
     pub applied_at: String,
-    /// None: let the server measure it (PostgreSQL, inside the transaction).
+    /// None: let the server measure it (inside the transaction), where the
+    /// engine can.
     pub duration_ms: Option<i64>,
     pub applied_by: &'a str,
     pub destructive: bool,
     pub review_reason: Option<&'a str>,
 }
 
-/// A SQL string literal. MySQL also treats backslashes as escapes.
-pub(crate) fn literal(backend: Backend, value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' if backend == Backend::MySql => out.push_str("\\\\"),
-            '\0' => {}
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}
-
 fn parse_row(table: &str, row: Vec<Option<String>>) -> Result<AppliedRevision> {
-    let bad = || {
-        Error::Custom(format!(
-            "history table `{table}` has an unexpected row shape; was it created by another tool?"
-        ))
+    let bad = || Error::HistoryShape {
+        table: table.to_owned(),
     };
     let mut cells = row.into_iter();
     let mut next = || cells.next().ok_or_else(bad);
@@ -380,13 +390,6 @@ mod tests {
         assert!(Table::new("app.history").is_ok());
         assert!(Table::new("x; DROP TABLE y").is_err());
         assert!(Table::new("").is_err());
-        assert_eq!(Table::new("a.b").unwrap().quoted(Backend::MySql), "`a`.`b`");
-    }
-
-    #[test]
-    fn literals_escape_quotes_and_mysql_backslashes() {
-        assert_eq!(literal(Backend::Postgres, r"it's \ok"), r"'it''s \ok'");
-        assert_eq!(literal(Backend::MySql, r"it's \ok"), r"'it''s \\ok'");
     }
 
     #[test]

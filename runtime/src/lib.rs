@@ -55,19 +55,17 @@
 
 mod admin;
 mod apply;
-mod backstop;
-mod conn;
+mod backend;
 mod error;
+mod execute;
 mod graph;
 mod history;
-mod lock;
 mod migration;
 mod migrator;
 mod plan;
 mod report;
 mod revision;
-mod rows;
-mod statement;
+mod session;
 mod url;
 
 #[cfg(feature = "cli")]
@@ -76,17 +74,20 @@ pub mod cli;
 #[cfg(feature = "drain")]
 pub use cofferdam_drain as drain;
 
+pub use backend::{Backend, FromAnyRow, RawConnection, Statement, read_only_url};
 pub use cofferdam_macros::{destructive, migration};
 pub use error::{Error, Result, report};
 pub use history::{AppliedRevision, State};
-pub use migration::{Migration, RawConnection, StatementLog};
+pub use migration::Migration;
 pub use migrator::{DEFAULT_HISTORY_TABLE, Migrator};
 pub use plan::Down;
-pub use report::{Event, PendingRevision, Rendered, Report, Resolution, RevisionRun, Status, Up};
+pub use report::{
+    DestructiveOp, Direction, Event, PendingRevision, Rendered, Report, Resolution, RevisionRun,
+    StampChange, Status, Up,
+};
 pub use revision::{Review, Revision};
-pub use rows::FromAnyRow;
-pub use statement::Statement;
-pub use url::{Backend, default_database_url, redact};
+pub use session::StatementLog;
+pub use url::{default_database_url, redact};
 
 /// Cancels a run between revisions: see [`Migrator::stop_on`].
 pub use tokio_util::sync::CancellationToken;

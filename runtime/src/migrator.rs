@@ -1,15 +1,14 @@
 //! [`Migrator`]: the entry point that checks, plans and applies a migration set.
 
-use crate::apply::{self, Context, Direction};
-use crate::conn::Conn;
+use crate::apply::Context;
+use crate::backend::Backend;
 use crate::graph::Graph;
-use crate::history::{State, Table, current_operator};
-use crate::lock::Lock;
-use crate::migration::Session;
+use crate::history::{AppliedRevision, State, Table};
 use crate::plan::{self, Down};
-use crate::report::{Event, Report, RevisionRun, Status, Up, pending_revision};
+use crate::report::{
+    DestructiveOp, Direction, Event, Report, Status, Up, destructive_ops, pending_revision,
+};
 use crate::revision::{Revision, registered};
-use crate::url::Backend;
 use crate::{Error, Result};
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,27 +144,17 @@ impl Migrator {
         Table::new(&self.table)
     }
 
-    pub(crate) async fn session(&self, url: &str) -> Result<Session> {
-        Ok(Session::new(
-            Conn::connect(url, self.connect_timeout).await?,
-        ))
-    }
-
-    fn notify(&self, event: Event) {
-        if let Some(observer) = &self.observer {
-            observer(&event);
-        }
-    }
-
     /// Reads where the database stands. Creates nothing and takes no lock.
     pub async fn status(&self, url: &str) -> Result<Status> {
         let graph = self.graph()?;
         let table = self.table()?;
-        let mut session = self.session(url).await?;
-        let history = table.read(session.conn()).await;
-        let mut notes = Vec::new();
-        notes.extend(crate::backstop::note(session.conn()).await);
-        session.close().await;
+        let (backend, history, notes) = self
+            .connected(url, async |session| {
+                let history = table.read(session.conn()).await;
+                let notes = session.conn().backstop_note().await;
+                Ok((session.backend, history, notes))
+            })
+            .await?;
         let history = history?;
         let (failed, applied): (Vec<_>, Vec<_>) = history
             .iter()
@@ -190,7 +179,7 @@ impl Migrator {
             .map(pending_revision)
             .collect();
         Ok(Status {
-            backend: session.backend.to_string(),
+            backend: backend.to_string(),
             history_table: table.name,
             heads: graph.heads().into_iter().map(str::to_owned).collect(),
             applied,
@@ -198,28 +187,25 @@ impl Migrator {
             pending,
             unknown,
             drifted,
-            notes,
+            notes: notes.into_iter().collect(),
         })
     }
 
-    /// `(revision, operation)` for every pending destructive revision, without
-    /// running anything: for a CI step that only reports.
-    pub async fn pending_destructive(&self, url: &str) -> Result<Vec<(String, String)>> {
+    /// Every destructive operation of the pending revisions, without running
+    /// anything: for a CI step that only reports.
+    pub async fn pending_destructive(&self, url: &str) -> Result<Vec<DestructiveOp>> {
         let graph = self.graph()?;
         let (_, history) = self.read_history(url).await?;
-        Ok(plan::destructive(&plan::pending(&graph, &history, None)))
+        Ok(destructive_ops(&plan::pending(&graph, &history, None)))
     }
 
     /// Connects, reads the history without the lock, and disconnects.
-    pub(crate) async fn read_history(
-        &self,
-        url: &str,
-    ) -> Result<(Backend, Vec<crate::history::AppliedRevision>)> {
+    pub(crate) async fn read_history(&self, url: &str) -> Result<(Backend, Vec<AppliedRevision>)> {
         let table = self.table()?;
-        let mut session = self.session(url).await?;
-        let history = table.read(session.conn()).await;
-        session.close().await;
-        Ok((session.backend, history?))
+        self.connected(url, async |session| {
+            Ok((session.backend, table.read(session.conn()).await?))
+        })
+        .await
     }
 
     /// Applies every pending revision up to the single head.
@@ -229,14 +215,7 @@ impl Migrator {
 
     /// Applies pending revisions up to `target` and its ancestors.
     pub async fn up_to(&self, url: &str, target: &str) -> Result<Report> {
-        self.up_with(
-            url,
-            &Up {
-                target: Some(target.to_owned()),
-                dry_run: false,
-            },
-        )
-        .await
+        self.up_with(url, &Up::new().to(target)).await
     }
 
     /// Applies pending revisions with options.
@@ -252,144 +231,60 @@ impl Migrator {
             None => graph.head()?,
         };
         let table = self.table()?;
-        let mut session = self.session(url).await?;
-        if options.dry_run && session.backend == Backend::MySql {
-            session.close().await;
-            return Err(Error::Custom(
-                "--dry-run is not possible on MySQL/MariaDB: DDL commits implicitly, so nothing could be rolled back; \
-                 use `migrate sql` to review the statements instead"
-                    .into(),
-            ));
-        }
-        let result = self
-            .up_locked(url, &graph, target, &table, &mut session, options)
-            .await;
-        session.close().await;
-        result
-    }
-
-    async fn up_locked(
-        &self,
-        url: &str,
-        graph: &Graph,
-        target: &str,
-        table: &Table,
-        session: &mut Session,
-        options: &Up,
-    ) -> Result<Report> {
-        // The common case, nothing pending: one value to compare.
-        if let Some(summary) = table.summary(session.conn()).await?
-            && summary == expected_summary(graph, target)
-        {
-            return Ok(Report::default());
-        }
-        let history = table.read(session.conn()).await?;
-        plan::validate(graph, &history, &table.name, false)?;
-        let pending = plan::pending(graph, &history, Some(target));
-        let settled = history.iter().all(|row| row.state == State::Applied);
-        if pending.is_empty() && settled {
-            return Ok(Report::default());
-        }
-        let offences = plan::destructive(&pending);
-        if !offences.is_empty() && !self.allow_destructive && !options.dry_run {
-            return Err(Error::DestructiveNotAllowed { offences });
-        }
-        let first = pending.first().map_or(target, |revision| revision.id);
-        let lock = Lock::acquire(
-            session.conn(),
-            url,
-            table,
-            self.lock_timeout,
-            self.stop.as_ref(),
-        )
-        .await
-        .map_err(|error| before(error, first))?;
-        let result = self
-            .apply_pending(graph, target, table, session, options)
-            .await;
-        if result.is_err() {
-            session.rollback().await;
-        }
-        lock.release(session.conn()).await;
-        result
-    }
-
-    async fn apply_pending(
-        &self,
-        graph: &Graph,
-        target: &str,
-        table: &Table,
-        session: &mut Session,
-        options: &Up,
-    ) -> Result<Report> {
-        if options.dry_run {
-            session.pipeline = false;
-            session.log = Some(Vec::new());
-            session.queue_internal(
-                if session.backend == Backend::Sqlite {
-                    "BEGIN IMMEDIATE"
-                } else {
-                    "BEGIN"
-                }
-                .into(),
-            );
-            session.flush().await?;
-        }
-        // Another runner may have finished while we waited for the lock.
-        let history = table.create_and_read(session.conn()).await?;
-        if !options.dry_run && session.backend == Backend::Postgres {
-            crate::backstop::install(session.conn()).await;
-        }
-        plan::validate(graph, &history, &table.name, true)?;
-        let pending = plan::pending(graph, &history, Some(target));
-        let applied_by = self.applied_by.clone().unwrap_or_else(current_operator);
-        let ctx = Context {
-            table,
-            applied_by: &applied_by,
-            dry_run: options.dry_run,
-        };
-        let mut seq = history.iter().map(|row| row.seq).max().unwrap_or(0);
-        let mut report = Report::default();
-        for revision in pending {
-            if options.dry_run && !revision.transaction {
-                report.skipped.push(revision.id.to_owned());
-                continue;
-            }
-            if self
-                .stop
-                .as_ref()
-                .is_some_and(CancellationToken::is_cancelled)
-            {
-                return Err(Error::Interrupted {
-                    applied: report.revisions.iter().map(|r| r.id.clone()).collect(),
-                    next: revision.id.to_owned(),
+        self.connected(url, async |session| {
+            if options.dry_run && !session.backend.transactional_ddl() {
+                return Err(Error::DryRunUnsupported {
+                    backend: session.backend,
                 });
             }
-            seq += 1;
-            self.notify(Event::Starting {
-                revision: revision.id.to_owned(),
-                direction: "up",
-            });
-            tracing::info!(revision = revision.id, "applying");
-            let duration = apply::run(session, &ctx, revision, Direction::Up, seq)
-                .await
-                .map_err(|error| failed(revision, &report, session.backend, error))?;
-            tracing::info!(revision = revision.id, ?duration, "applied");
-            self.notify(Event::Finished {
-                revision: revision.id.to_owned(),
-                direction: "up",
-                duration,
-            });
-            report.revisions.push(RevisionRun {
-                id: revision.id.to_owned(),
-                duration,
-            });
-        }
-        if options.dry_run {
-            report.statements = session.log.take().unwrap_or_default();
-            session.rollback().await;
-        }
-        Ok(report)
+            // The common case, nothing pending: one value to compare.
+            if let Some(summary) = table.summary(session.conn()).await?
+                && summary == expected_summary(&graph, target)
+            {
+                return Ok(Report::default());
+            }
+            let history = table.read(session.conn()).await?;
+            plan::validate(&graph, &history, &table.name, false)?;
+            let pending = plan::pending(&graph, &history, Some(target));
+            let settled = history.iter().all(|row| row.state == State::Applied);
+            if pending.is_empty() && settled {
+                return Ok(Report::default());
+            }
+            let offences = destructive_ops(&pending);
+            if !offences.is_empty() && !self.allow_destructive && !options.dry_run {
+                return Err(Error::DestructiveNotAllowed { offences });
+            }
+            let first = pending.first().map_or(target, |revision| revision.id);
+            self.locked(url, session, &table, first, async |session| {
+                if options.dry_run {
+                    session.rehearse().await?;
+                }
+                // Another runner may have finished while we waited for the lock.
+                let history = table.create_and_read(session.conn()).await?;
+                if !options.dry_run {
+                    session.conn().install_backstop().await;
+                }
+                plan::validate(&graph, &history, &table.name, true)?;
+                let pending = plan::pending(&graph, &history, Some(target));
+                let applied_by = self.operator();
+                let ctx = Context {
+                    table: &table,
+                    applied_by: &applied_by,
+                    dry_run: options.dry_run,
+                };
+                let seq = history.iter().map(|row| row.seq).max().unwrap_or(0);
+                let mut report = self
+                    .run_revisions(session, &ctx, pending, Direction::Up, seq)
+                    .await?;
+                if options.dry_run {
+                    report.statements = session.log.take().unwrap_or_default();
+                    session.rollback().await;
+                }
+                Ok(report)
+            })
+            .await
+        })
+        .await
     }
 
     /// Reverts revisions by running their `down` functions, most recent first.
@@ -397,104 +292,31 @@ impl Migrator {
     pub async fn down(&self, url: &str, down: Down) -> Result<Report> {
         let graph = self.graph()?;
         let table = self.table()?;
-        let mut session = self.session(url).await?;
-        let result = self
-            .down_locked(url, &graph, &table, &mut session, &down)
-            .await;
-        session.close().await;
-        result
-    }
-
-    async fn down_locked(
-        &self,
-        url: &str,
-        graph: &Graph,
-        table: &Table,
-        session: &mut Session,
-        down: &Down,
-    ) -> Result<Report> {
-        let history = table.read(session.conn()).await?;
-        plan::validate(graph, &history, &table.name, false)?;
-        if plan::to_revert(graph, &history, down)?.is_empty() {
-            return Ok(Report::default());
-        }
-        let lock = Lock::acquire(
-            session.conn(),
-            url,
-            table,
-            self.lock_timeout,
-            self.stop.as_ref(),
-        )
-        .await
-        .map_err(|error| before(error, "the first revision to revert"))?;
-        let result = async {
+        self.connected(url, async |session| {
             let history = table.read(session.conn()).await?;
-            plan::validate(graph, &history, &table.name, true)?;
-            let revert = plan::to_revert(graph, &history, down)?;
-            let applied_by = self.applied_by.clone().unwrap_or_else(current_operator);
-            let ctx = Context {
-                table,
-                applied_by: &applied_by,
-                dry_run: false,
-            };
-            let mut report = Report::default();
-            for revision in revert {
-                if self
-                    .stop
-                    .as_ref()
-                    .is_some_and(CancellationToken::is_cancelled)
-                {
-                    return Err(Error::Interrupted {
-                        applied: report.revisions.iter().map(|r| r.id.clone()).collect(),
-                        next: revision.id.to_owned(),
-                    });
-                }
-                self.notify(Event::Starting {
-                    revision: revision.id.to_owned(),
-                    direction: "down",
-                });
-                let duration = apply::run(session, &ctx, revision, Direction::Down, 0)
-                    .await
-                    .map_err(|error| failed(revision, &report, session.backend, error))?;
-                self.notify(Event::Finished {
-                    revision: revision.id.to_owned(),
-                    direction: "down",
-                    duration,
-                });
-                report.revisions.push(RevisionRun {
-                    id: revision.id.to_owned(),
-                    duration,
-                });
+            plan::validate(&graph, &history, &table.name, false)?;
+            if plan::to_revert(&graph, &history, &down)?.is_empty() {
+                return Ok(Report::default());
             }
-            Ok(report)
-        }
-        .await;
-        lock.release(session.conn()).await;
-        result
+            let next = "the first revision to revert";
+            self.locked(url, session, &table, next, async |session| {
+                let history = table.read(session.conn()).await?;
+                plan::validate(&graph, &history, &table.name, true)?;
+                let revert = plan::to_revert(&graph, &history, &down)?;
+                let applied_by = self.operator();
+                let ctx = Context {
+                    table: &table,
+                    applied_by: &applied_by,
+                    dry_run: false,
+                };
+                self.run_revisions(session, &ctx, revert, Direction::Down, 0)
+                    .await
+            })
+            .await
+        })
+        .await
     }
 }
-
-fn failed(revision: &Revision, report: &Report, backend: Backend, error: Error) -> Error {
-    Error::RevisionFailed {
-        revision: revision.id.to_owned(),
-        rolled_back: revision.transaction && backend != Backend::MySql,
-        applied_before: report.revisions.iter().map(|r| r.id.clone()).collect(),
-        source: Box::new(error),
-    }
-}
-
-/// Names the revision that would have run next in an interruption that came
-/// while waiting for the lock.
-fn before(error: Error, next: &str) -> Error {
-    match error {
-        Error::Interrupted { applied, .. } => Error::Interrupted {
-            applied,
-            next: next.to_owned(),
-        },
-        other => other,
-    }
-}
-
 /// What [`Table::summary`] reads when exactly `target` and its ancestors
 /// are applied, unchanged.
 fn expected_summary(graph: &Graph, target: &str) -> String {

@@ -127,22 +127,3 @@ pub(crate) fn to_revert(
     }
     Ok(revisions)
 }
-
-/// `(revision, operation)` for each destructive revision in `plan`.
-pub(crate) fn destructive(plan: &[&'static Revision]) -> Vec<(String, String)> {
-    plan.iter()
-        .filter_map(|revision| revision.review.map(|review| (revision, review)))
-        .flat_map(|(revision, review)| {
-            let ops: Vec<String> = if review.operations.is_empty() {
-                vec!["destructive SQL built at run time".to_owned()]
-            } else {
-                review
-                    .operations
-                    .iter()
-                    .map(|op| (*op).to_owned())
-                    .collect()
-            };
-            ops.into_iter().map(move |op| (revision.id.to_owned(), op))
-        })
-        .collect()
-}

@@ -1,62 +1,4 @@
-//! Database URLs: which backend they name, and how to print them without a password.
-
-use crate::{Error, Result};
-
-/// The database a URL points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Backend {
-    /// SQLite, a file or memory.
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL or MariaDB.
-    MySql,
-}
-
-impl Backend {
-    /// Finds the backend from the URL's scheme.
-    pub fn from_url(url: &str) -> Result<Backend> {
-        let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or("");
-        match scheme.to_ascii_lowercase().as_str() {
-            "sqlite" => Ok(Backend::Sqlite),
-            "postgres" | "postgresql" => Ok(Backend::Postgres),
-            "mysql" | "mariadb" => Ok(Backend::MySql),
-            "" => Err(Error::InvalidUrl {
-                url: redact(url),
-                reason: "it has no scheme".into(),
-            }),
-            other => Err(Error::InvalidUrl {
-                url: redact(url),
-                reason: format!("unknown scheme `{other}`"),
-            }),
-        }
-    }
-
-    /// The lower-case name, as in cargo features.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-            Backend::MySql => "mysql",
-        }
-    }
-
-    /// The classifier's dialect for this backend.
-    pub(crate) fn dialect(self) -> cofferdam_lint::Dialect {
-        match self {
-            Backend::Sqlite => cofferdam_lint::Dialect::Sqlite,
-            Backend::Postgres => cofferdam_lint::Dialect::Postgres,
-            Backend::MySql => cofferdam_lint::Dialect::MySql,
-        }
-    }
-}
-
-impl std::fmt::Display for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+//! Database URLs: how to print them without a password, and the default one.
 
 /// Returns the URL with any password replaced by `***`, for errors and logs.
 pub fn redact(url: &str) -> String {
@@ -132,9 +74,5 @@ mod tests {
     #[test]
     fn garbage_is_not_echoed() {
         assert_eq!(redact("not a url with secret"), "<redacted>");
-        assert!(matches!(
-            Backend::from_url("oracle://x"),
-            Err(Error::InvalidUrl { .. })
-        ));
     }
 }

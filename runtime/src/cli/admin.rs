@@ -2,7 +2,7 @@
 //! orders, running no migration. Both take the migration lock.
 
 use super::{Ctx, exit};
-use crate::Resolution;
+use crate::{Resolution, StampChange};
 
 /// Options of `migrate stamp`.
 #[derive(Debug, clap::Args)]
@@ -33,9 +33,14 @@ pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
         Ok(changes) => changes,
         Err(error) => return out.error(&error),
     };
-    let added: Vec<&str> = changes.iter().filter_map(|c| c.strip_prefix('+')).collect();
-    let removed: Vec<&str> = changes.iter().filter_map(|c| c.strip_prefix('-')).collect();
-    let settled: Vec<&str> = changes.iter().filter_map(|c| c.strip_prefix('~')).collect();
+    let (mut added, mut removed, mut settled) = (Vec::new(), Vec::new(), Vec::new());
+    for change in &changes {
+        match change {
+            StampChange::Recorded(id) => added.push(id.as_str()),
+            StampChange::Removed(id) => removed.push(id.as_str()),
+            StampChange::Settled(id) => settled.push(id.as_str()),
+        }
+    }
     if changes.is_empty() {
         out.line(&format!(
             "nothing changed: the history already holds `{}`, its ancestors and nothing after them",

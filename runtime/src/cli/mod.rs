@@ -59,7 +59,7 @@ mod run;
 mod sql;
 mod up;
 
-use crate::{Backend, Migrator, default_database_url};
+use crate::{Migrator, default_database_url};
 use clap::{Args, Parser, Subcommand};
 use output::Output;
 use std::process::ExitCode;
@@ -263,27 +263,14 @@ impl Ctx {
     /// that a read leaves no trace. A file in a directory that does not
     /// exist is left to fail, as an unreachable database.
     fn read_url(&self) -> String {
-        if !matches!(Backend::from_url(&self.url), Ok(Backend::Sqlite)) {
-            return self.url.clone();
+        match crate::read_only_url(&self.url) {
+            Some((url, path)) => {
+                self.out.note(&format!(
+                    "the SQLite file `{path}` does not exist yet; reading it as an empty database (nothing is created)"
+                ));
+                url
+            }
+            None => self.url.clone(),
         }
-        let rest = self
-            .url
-            .strip_prefix("sqlite://")
-            .or_else(|| self.url.strip_prefix("sqlite:"))
-            .unwrap_or_default();
-        let path = rest.split('?').next().unwrap_or_default();
-        let file = std::path::Path::new(path);
-        // A directory that does not exist is a wrong path, not an empty
-        // database: let the connection fail and say so.
-        let dir_exists = file
-            .parent()
-            .is_none_or(|dir| dir.as_os_str().is_empty() || dir.is_dir());
-        if path.is_empty() || path.starts_with(":memory:") || file.exists() || !dir_exists {
-            return self.url.clone();
-        }
-        self.out.note(&format!(
-            "the SQLite file `{path}` does not exist yet; reading it as an empty database (nothing is created)"
-        ));
-        "sqlite::memory:".to_owned()
     }
 }

@@ -7,7 +7,6 @@ use super::output::{Output, human_ms};
 use super::up::plural;
 use super::{Ctx, exit};
 use crate::{AppliedRevision, Status};
-use std::collections::HashSet;
 
 /// The `--json` flag of a read verb.
 #[derive(Debug, clap::Args)]
@@ -15,24 +14,6 @@ pub(super) struct JsonArg {
     /// Print JSON for machines instead of text
     #[arg(long)]
     pub(super) json: bool,
-}
-
-/// Applied revisions that no other applied revision builds on: where the
-/// database stands, as recorded.
-pub(super) fn current_heads(status: &Status) -> Vec<String> {
-    let parents: HashSet<&str> = status
-        .applied
-        .iter()
-        .flat_map(|row| row.parents.iter().map(String::as_str))
-        .collect();
-    let mut heads: Vec<String> = status
-        .applied
-        .iter()
-        .filter(|row| !parents.contains(row.id.as_str()))
-        .map(|row| row.id.clone())
-        .collect();
-    heads.sort();
-    heads
 }
 
 /// The exit code `status` gives for `status`.
@@ -67,7 +48,7 @@ pub(super) async fn status(ctx: &Ctx, json: bool) -> u8 {
         }
         ctx.out.json(&Json {
             status: &status,
-            current: current_heads(&status),
+            current: status.current_heads(),
             at_head: status.is_up_to_date(),
             exit_code: code,
         });
@@ -79,7 +60,7 @@ pub(super) async fn status(ctx: &Ctx, json: bool) -> u8 {
 
 fn print_status(out: &Output, url: &str, status: &Status) {
     let none = || "(none)".to_owned();
-    let current = current_heads(status);
+    let current = status.current_heads();
     out.line(&format!(
         "database  {}  ({}, history table {})",
         crate::redact(url),

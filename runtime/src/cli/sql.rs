@@ -28,10 +28,6 @@ struct Rendered<'a> {
 
 pub(super) async fn sql(ctx: &Ctx, args: SqlArgs) -> u8 {
     let out = &ctx.out;
-    let backend = match Backend::from_url(&ctx.url) {
-        Ok(backend) => backend,
-        Err(error) => return out.error(&error),
-    };
     let rendered = match ctx
         .migrator
         .render_sql(&ctx.read_url(), args.to.as_deref())
@@ -40,6 +36,7 @@ pub(super) async fn sql(ctx: &Ctx, args: SqlArgs) -> u8 {
         Ok(rendered) => rendered,
         Err(error) => return out.error(&error),
     };
+    let backend = rendered.backend;
     let revisions: Vec<&'static Revision> = ctx.migrator.revisions().unwrap_or_default();
     // Revision order is the graph's; the renderer lists statements and the
     // unrenderable revisions separately. A pending revision that sends no
@@ -49,7 +46,7 @@ pub(super) async fn sql(ctx: &Ctx, args: SqlArgs) -> u8 {
         .filter(|revision| rendered_any(&rendered, revision.id))
         .map(|revision| Rendered {
             id: revision.id,
-            transaction: revision.transaction && backend != Backend::MySql,
+            transaction: backend.runs_in_transaction(revision),
             destructive: revision.review.is_some(),
             renderable: !rendered.unrenderable.iter().any(|id| id == revision.id),
             statements: rendered
@@ -113,7 +110,7 @@ fn print_sql(out: &super::output::Output, backend: Backend, plan: &[Rendered<'_>
             continue;
         }
         if !revision.transaction {
-            text.push_str(if backend == Backend::MySql {
+            text.push_str(if !backend.transactional_ddl() {
                 "\n-- MySQL commits DDL implicitly: not atomic"
             } else {
                 "\n-- runs outside a transaction (transaction = false)"

@@ -1,7 +1,6 @@
 //! `up` and `down`: the verbs that change the schema.
 
 use super::output::human;
-use super::read::current_heads;
 use super::run::{Mode, Run};
 use super::{Ctx, exit};
 use crate::{Down, Report, Up};
@@ -161,7 +160,7 @@ pub(super) async fn down(ctx: Ctx, args: DownArgs) -> u8 {
     }
     // Where the database stands now, for the summary; not worth failing over.
     let now = match migrator.status(&url).await {
-        Ok(status) => match current_heads(&status).join(", ") {
+        Ok(status) => match status.current_heads().join(", ") {
             heads if heads.is_empty() => "; no revision is applied now".to_owned(),
             heads => format!("; now at {heads}"),
         },

@@ -1,9 +1,7 @@
 //! sea-query statements that [`crate::Migration::exec`] accepts.
 
-use crate::url::Backend;
-use sea_query::{
-    MysqlQueryBuilder, PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder,
-};
+use super::{Backend, with_builder};
+use sea_query::QueryStatementWriter;
 
 /// A statement built with sea-query, rendered for the connected backend.
 ///
@@ -48,11 +46,7 @@ macro_rules! schema_statements {
                 $safe
             }
             fn to_sql(&self, backend: Backend) -> String {
-                match backend {
-                    Backend::Postgres => self.to_string(PostgresQueryBuilder),
-                    Backend::MySql => self.to_string(MysqlQueryBuilder),
-                    Backend::Sqlite => self.to_string(SqliteQueryBuilder),
-                }
+                with_builder!(backend, builder => self.to_string(builder))
             }
         }
     )*};
@@ -77,11 +71,7 @@ macro_rules! query_statements {
                 $safe
             }
             fn to_sql(&self, backend: Backend) -> String {
-                match backend {
-                    Backend::Postgres => QueryStatementWriter::to_string(self, PostgresQueryBuilder),
-                    Backend::MySql => QueryStatementWriter::to_string(self, MysqlQueryBuilder),
-                    Backend::Sqlite => QueryStatementWriter::to_string(self, SqliteQueryBuilder),
-                }
+                with_builder!(backend, builder => QueryStatementWriter::to_string(self, builder))
             }
         }
     )*};
