@@ -56,6 +56,7 @@
 mod admin;
 mod apply;
 mod backend;
+mod check;
 mod error;
 mod execute;
 mod graph;
@@ -75,6 +76,7 @@ pub mod cli;
 pub use cofferdam_drain as drain;
 
 pub use backend::{Backend, FromAnyRow, RawConnection, Statement, read_only_url};
+pub use check::CheckReport;
 pub use cofferdam_macros::{destructive, migration};
 pub use error::{Error, Result, report};
 pub use history::{AppliedRevision, State};

@@ -6,7 +6,7 @@
 //! pending destructive revisions (5). When all is well it prints one calm
 //! line and exits 0.
 
-use super::errors::{code_for, hint, message};
+use super::errors::code_for;
 use super::up::plural;
 use super::{Ctx, exit};
 use crate::{Error, Status};
@@ -38,43 +38,39 @@ impl Problem {
         Problem {
             kind,
             exit_code: code_for(error),
-            message: message(error),
-            hint: hint(error),
+            message: error.headline(),
+            hint: error.hint(),
         }
     }
 }
 
-#[derive(Debug, serde::Serialize)]
-struct Destructive {
-    revision: String,
-    operation: String,
-    reason: Option<&'static str>,
+/// The `kind` of a problem in the JSON output.
+fn kind(error: &Error) -> &'static str {
+    match error {
+        Error::MultipleHeads { .. } => "multiple_heads",
+        Error::Blocked { .. } => "failed",
+        Error::UnknownApplied { .. } => "unknown_applied",
+        Error::ChecksumMismatch { .. } => "checksum_drift",
+        _ => "error",
+    }
 }
 
 pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
     let out = &ctx.out;
-    let mut problems = Vec::new();
-    match ctx.migrator.check_graph() {
-        Ok(()) => {}
-        Err(error @ Error::MultipleHeads { .. }) => {
-            problems.push(Problem::from_error("multiple_heads", &error));
-        }
-        // A broken graph (duplicate id, unknown parent, cycle) leaves nothing to check.
+    let url = (!args.offline).then(|| ctx.read_url());
+    // A broken graph (duplicate id, unknown parent, cycle) leaves nothing to check.
+    let report = match ctx.migrator.check(url.as_deref()).await {
+        Ok(report) => report,
         Err(error) => return out.error(&error),
-    }
-    let heads: Vec<&str> = ctx.migrator.heads().unwrap_or_default();
-    let status = if args.offline {
-        None
-    } else {
-        match ctx.migrator.status(&ctx.read_url()).await {
-            Ok(status) => Some(status),
-            Err(error) => return out.error(&error),
-        }
     };
-    let destructive = status
-        .as_ref()
-        .map(|status| database_problems(ctx, status, &mut problems))
-        .unwrap_or_default();
+    let mut problems: Vec<Problem> = report
+        .problems
+        .iter()
+        .map(|error| Problem::from_error(kind(error), error))
+        .collect();
+    let heads: Vec<&str> = report.heads.iter().map(String::as_str).collect();
+    let status = report.status.as_ref();
+    let destructive = &report.destructive;
     if !destructive.is_empty() && !args.allow_destructive {
         let lines: Vec<String> = destructive
             .iter()
@@ -105,7 +101,7 @@ pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
             "exit_code": code,
             "heads": heads,
             "database_checked": status.is_some(),
-            "pending": status.as_ref().map(|s| s.pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>()),
+            "pending": status.map(|s| s.pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>()),
             "pending_destructive": destructive,
             "problems": problems,
         }));
@@ -125,7 +121,7 @@ pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
         ));
     }
     if problems.is_empty() {
-        out.line(&ok_line(&heads, status.as_ref(), destructive.len()));
+        out.line(&ok_line(&heads, status, destructive.len()));
     } else {
         out.line(&format!(
             "check failed: {} (exit {code})",
@@ -133,61 +129,6 @@ pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
         ));
     }
     code
-}
-
-/// Adds the problems found in the database; returns the pending destructive operations.
-fn database_problems(ctx: &Ctx, status: &Status, problems: &mut Vec<Problem>) -> Vec<Destructive> {
-    for row in &status.failed {
-        problems.push(Problem::from_error("failed", &crate::plan::blocked(row)));
-    }
-    if !status.unknown.is_empty() {
-        let error = Error::UnknownApplied {
-            revisions: status.unknown.clone(),
-            table: status.history_table.clone(),
-        };
-        problems.push(Problem::from_error("unknown_applied", &error));
-    }
-    let revisions = ctx.migrator.revisions().unwrap_or_default();
-    for id in &status.drifted {
-        let recorded = status
-            .applied
-            .iter()
-            .chain(&status.failed)
-            .find(|row| &row.id == id)
-            .map(|row| row.checksum.clone())
-            .unwrap_or_default();
-        let current = revisions
-            .iter()
-            .find(|r| r.id == id)
-            .map(|r| r.checksum.to_owned())
-            .unwrap_or_default();
-        let error = Error::ChecksumMismatch {
-            revision: id.clone(),
-            recorded,
-            current,
-        };
-        problems.push(Problem::from_error("checksum_drift", &error));
-    }
-    let mut destructive = Vec::new();
-    for pending in status.pending.iter().filter(|p| p.destructive) {
-        let reason = revisions
-            .iter()
-            .find(|r| r.id == pending.id)
-            .and_then(|r| r.review)
-            .and_then(|review| review.reason);
-        // Same wording as `up`'s refusal when the compiler found no literal operation.
-        let operations = if pending.operations.is_empty() {
-            vec!["destructive SQL built at run time".to_owned()]
-        } else {
-            pending.operations.clone()
-        };
-        destructive.extend(operations.into_iter().map(|operation| Destructive {
-            revision: pending.id.clone(),
-            operation,
-            reason,
-        }));
-    }
-    destructive
 }
 
 fn ok_line(heads: &[&str], status: Option<&Status>, destructive: usize) -> String {

@@ -5,7 +5,7 @@
 //! or empty. Every text that leaves the process goes through [`Output::scrub`],
 //! so the password of the database URL cannot be echoed, even by a driver.
 
-use super::errors::{code_for, hint, message};
+use super::errors::code_for;
 use crate::Error;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -136,8 +136,8 @@ impl Output {
         let code = code_for(error);
         self.fail_with(
             code,
-            &message(error),
-            hint(error).as_deref(),
+            &error.headline(),
+            error.hint().as_deref(),
             error.revision(),
         )
     }
