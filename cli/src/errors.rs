@@ -3,7 +3,7 @@
 //! [`Error::hint`]); this file only maps errors to exit codes.
 
 use super::exit;
-use crate::Error;
+use cofferdam_core::Error;
 
 /// The exit code for an error.
 pub(super) fn code_for(error: &Error) -> u8 {

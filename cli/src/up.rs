@@ -1,9 +1,10 @@
 //! `up` and `down`: the verbs that change the schema.
 
-use super::output::human;
+use super::output::{CYAN, YELLOW};
+use super::output::{human, plural};
 use super::run::{Mode, Run};
 use super::{Ctx, exit};
-use crate::{Down, Report, Up};
+use cofferdam_core::{Down, Report, Up};
 
 /// Options of `migrate up`.
 #[derive(Debug, clap::Args)]
@@ -43,11 +44,11 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
         .allow_destructive(args.allow_destructive)
         .stop_on(run.token())
         .on_event(run.observer());
-    let options = Up {
-        target: args.to.clone(),
-        dry_run: args.dry_run,
-    };
-    tracing::info!(database = %crate::redact(&url), target = ?args.to, dry_run = args.dry_run, "migrate up");
+    let mut options = Up::new().dry_run(args.dry_run);
+    if let Some(to) = &args.to {
+        options = options.to(to);
+    }
+    tracing::info!(database = %cofferdam_core::redact(&url), target = ?args.to, dry_run = args.dry_run, "migrate up");
     let result = tokio::select! {
         result = migrator.up_with(&url, &options) => Some(result),
         () = run.idle_abort() => None,
@@ -82,7 +83,7 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
 /// Prints a dry run: each revision with its statements and their durations.
 fn rehearsal(
     out: &super::output::Output,
-    migrator: &crate::Migrator,
+    migrator: &cofferdam_core::Migrator,
     report: &Report,
     target: &str,
 ) {
@@ -94,7 +95,7 @@ fn rehearsal(
     for run in &report.revisions {
         out.line(&format!(
             "  {} {} ({})",
-            out.paint("36", "rehearsed"),
+            out.paint(CYAN, "rehearsed"),
             run.id,
             human(run.duration)
         ));
@@ -117,7 +118,7 @@ fn rehearsal(
     for skipped in &report.skipped {
         out.line(&format!(
             "  {} {skipped}: it runs outside a transaction (transaction = false), so a dry run could not undo it",
-            out.paint("33", "skipped  ")
+            out.paint(YELLOW, "skipped  ")
         ));
     }
     out.line(&format!(
@@ -140,7 +141,7 @@ pub(super) async fn down(ctx: Ctx, args: DownArgs) -> u8 {
     };
     let run = Run::start(&out, Mode::Revert);
     let migrator = migrator.stop_on(run.token()).on_event(run.observer());
-    tracing::info!(database = %crate::redact(&url), ?down, "migrate down");
+    tracing::info!(database = %cofferdam_core::redact(&url), ?down, "migrate down");
     let result = tokio::select! {
         result = migrator.down(&url, down) => Some(result),
         () = run.idle_abort() => None,
@@ -197,13 +198,4 @@ fn interrupted(
 
 fn total(report: &Report) -> std::time::Duration {
     report.revisions.iter().map(|r| r.duration).sum()
-}
-
-/// `1 revision`, `2 revisions`.
-pub(super) fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }

@@ -173,7 +173,6 @@ impl Status {
 
 /// How to settle a revision recorded as failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Resolution {
     /// The changes were completed by hand: record it as applied.
     Applied,

@@ -3,10 +3,11 @@
 //! None of them writes: `status` and `history` read the history table with
 //! one SELECT (a missing table reads as empty) and `heads` does not connect.
 
+use super::output::plural;
+use super::output::{GREEN, RED, YELLOW};
 use super::output::{Output, human_ms};
-use super::up::plural;
 use super::{Ctx, exit};
-use crate::{AppliedRevision, Status};
+use cofferdam_core::{AppliedRevision, Status};
 
 /// The `--json` flag of a read verb.
 #[derive(Debug, clap::Args)]
@@ -63,7 +64,7 @@ fn print_status(out: &Output, url: &str, status: &Status) {
     let current = status.current_heads();
     out.line(&format!(
         "database  {}  ({}, history table {})",
-        crate::redact(url),
+        cofferdam_core::redact(url),
         status.backend,
         status.history_table
     ));
@@ -96,7 +97,7 @@ fn print_status(out: &Output, url: &str, status: &Status) {
     for row in shown {
         out.line(&format!(
             "  {}  {:width$}  {}  {}",
-            out.paint("32", "applied"),
+            out.paint(GREEN, "applied"),
             row.id,
             when(&row.applied_at),
             human_ms(row.duration_ms)
@@ -117,19 +118,19 @@ fn print_status(out: &Output, url: &str, status: &Status) {
         };
         let line = format!(
             "  {}  {:width$}{note}",
-            out.paint("33", "pending"),
+            out.paint(YELLOW, "pending"),
             pending.id
         );
         out.line(line.trim_end());
     }
     for row in &status.failed {
         let state = match row.state {
-            crate::State::Started => "unfinished",
+            cofferdam_core::State::Started => "unfinished",
             _ => "failed",
         };
         out.line(&format!(
             "  {}  {} ({state} since {}): {}",
-            out.paint("1;31", "FAILED "),
+            out.paint(RED, "FAILED "),
             row.id,
             when(&row.applied_at),
             row.error
@@ -140,13 +141,13 @@ fn print_status(out: &Output, url: &str, status: &Status) {
     for id in &status.unknown {
         out.line(&format!(
             "  {}  {id}: applied, but this binary does not know it",
-            out.paint("1;31", "UNKNOWN")
+            out.paint(RED, "UNKNOWN")
         ));
     }
     for id in &status.drifted {
         out.line(&format!(
             "  {}  {id}: its code was edited after it was applied",
-            out.paint("1;31", "DRIFT  ")
+            out.paint(RED, "DRIFT  ")
         ));
     }
     out.line(&summary(status));
@@ -228,18 +229,18 @@ pub(super) async fn history(ctx: &Ctx, json: bool) -> u8 {
     for row in rows {
         let mut notes = Vec::new();
         match row.state {
-            crate::State::Applied => {}
-            crate::State::Started => notes.push(out.paint("1;31", "UNFINISHED")),
+            cofferdam_core::State::Applied => {}
+            cofferdam_core::State::Started => notes.push(out.paint(RED, "UNFINISHED")),
             _ => notes.push(format!(
                 "{}: {}",
-                out.paint("1;31", "FAILED"),
+                out.paint(RED, "FAILED"),
                 row.error.as_deref().unwrap_or("no error recorded")
             )),
         }
         if row.destructive {
             notes.push(match &row.review_reason {
-                Some(reason) => format!("{}: {reason}", out.paint("33", "destructive")),
-                None => out.paint("33", "destructive (no reason given)"),
+                Some(reason) => format!("{}: {reason}", out.paint(YELLOW, "destructive")),
+                None => out.paint(YELLOW, "destructive (no reason given)"),
             });
         }
         out.line(

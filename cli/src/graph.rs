@@ -10,8 +10,9 @@
 //! Offline by default; `--status` also reads the database and marks each
 //! revision applied, pending or failed.
 
+use super::output::{GREEN, RED, YELLOW};
 use super::{Ctx, exit};
-use crate::{Revision, State, Status};
+use cofferdam_core::{Revision, State, Status};
 
 /// Options of `migrate graph`.
 #[derive(Debug, clap::Args)]
@@ -71,9 +72,9 @@ pub(super) async fn graph(ctx: &Ctx, args: GraphArgs) -> u8 {
         .unwrap_or(0);
     for node in &nodes {
         let state = match node.state {
-            Some("applied") => format!("{}  ", out.paint("32", "applied")),
-            Some("pending") => format!("{}  ", out.paint("33", "pending")),
-            Some(other) => format!("{}  ", out.paint("1;31", &format!("{:7}", other))),
+            Some("applied") => format!("{}  ", out.paint(GREEN, "applied")),
+            Some("pending") => format!("{}  ", out.paint(YELLOW, "pending")),
+            Some(other) => format!("{}  ", out.paint(RED, &format!("{:7}", other))),
             None => String::new(),
         };
         let arrow = if node.parents.is_empty() { "  " } else { "<-" };
@@ -89,7 +90,7 @@ pub(super) async fn graph(ctx: &Ctx, args: GraphArgs) -> u8 {
         for id in &status.unknown {
             out.line(&format!(
                 "{}  {id}  (in the database, not in this binary)",
-                out.paint("1;31", "UNKNOWN")
+                out.paint(RED, "UNKNOWN")
             ));
         }
     }

@@ -14,7 +14,7 @@
 //! recorded as an empty applied revision that cannot be edited afterwards.
 
 use super::{Ctx, exit};
-use crate::{Error, Revision};
+use cofferdam_core::{Error, Revision};
 use std::path::{Path, PathBuf};
 
 /// Options of `migrate new`.

@@ -1,4 +1,9 @@
-//! The `migrate` subcommand an application mounts in its own command line.
+//! The `migrate` subcommand an application mounts in its own command line,
+//! re-exported as `cofferdam::cli` behind cofferdam's `cli` feature.
+//!
+//! It presents what `cofferdam-core` returns (reports, statuses, errors with
+//! their hints) and maps failures to exit codes; it decides nothing about
+//! migrations itself.
 //!
 //! ```rust,ignore
 //! #[derive(clap::Subcommand)]
@@ -48,6 +53,8 @@
 //! unknown (8), drift (7), then pending destructive (5, `check`) or pending (3,
 //! `status`).
 
+#![forbid(unsafe_code)]
+
 mod admin;
 mod check;
 mod errors;
@@ -59,8 +66,8 @@ mod run;
 mod sql;
 mod up;
 
-use crate::{Migrator, default_database_url};
 use clap::{Args, Parser, Subcommand};
+use cofferdam_core::{Migrator, default_database_url};
 use output::Output;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -138,7 +145,7 @@ struct GlobalArgs {
     #[arg(long, default_value_t = 10, global = true, value_name = "SECONDS")]
     connect_timeout: u64,
     /// History table name
-    #[arg(long, default_value = crate::DEFAULT_HISTORY_TABLE, global = true, value_name = "NAME")]
+    #[arg(long, default_value = cofferdam_core::DEFAULT_HISTORY_TABLE, global = true, value_name = "NAME")]
     history_table: String,
     /// Print only errors (and the JSON of --json)
     #[arg(short, long, global = true, conflicts_with = "verbose")]
@@ -263,7 +270,7 @@ impl Ctx {
     /// that a read leaves no trace. A file in a directory that does not
     /// exist is left to fail, as an unreachable database.
     fn read_url(&self) -> String {
-        match crate::read_only_url(&self.url) {
+        match cofferdam_core::read_only_url(&self.url) {
             Some((url, path)) => {
                 self.out.note(&format!(
                     "the SQLite file `{path}` does not exist yet; reading it as an empty database (nothing is created)"

@@ -2,9 +2,9 @@
 //! for review. It reads the history table to know what is pending and
 //! nothing else; revisions that read data cannot be rendered and say so.
 
-use super::up::plural;
+use super::output::plural;
 use super::{Ctx, exit};
-use crate::{Backend, Revision};
+use cofferdam_core::{Backend, Revision};
 
 /// Options of `migrate sql`.
 #[derive(Debug, clap::Args)]
@@ -82,7 +82,7 @@ pub(super) async fn sql(ctx: &Ctx, args: SqlArgs) -> u8 {
 }
 
 /// Whether the renderer produced anything for `id`.
-fn rendered_any(rendered: &crate::Rendered, id: &str) -> bool {
+fn rendered_any(rendered: &cofferdam_core::Rendered, id: &str) -> bool {
     rendered.statements.iter().any(|s| s.revision == id)
         || rendered.unrenderable.iter().any(|u| u == id)
 }

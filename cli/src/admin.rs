@@ -1,8 +1,9 @@
 //! `stamp` and `resolve`: the verbs that edit the history table by hand's
 //! orders, running no migration. Both take the migration lock.
 
+use super::output::{GREEN, YELLOW};
 use super::{Ctx, exit};
-use crate::{Resolution, StampChange};
+use cofferdam_core::{Resolution, StampChange};
 
 /// Options of `migrate stamp`.
 #[derive(Debug, clap::Args)]
@@ -39,6 +40,7 @@ pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
             StampChange::Recorded(id) => added.push(id.as_str()),
             StampChange::Removed(id) => removed.push(id.as_str()),
             StampChange::Settled(id) => settled.push(id.as_str()),
+            other => tracing::debug!(?other, "a stamp change this version does not print"),
         }
     }
     if changes.is_empty() {
@@ -50,19 +52,19 @@ pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
         for id in &added {
             out.line(&format!(
                 "  {} {id} (recorded as applied, not run)",
-                out.paint("32", "stamped")
+                out.paint(GREEN, "stamped")
             ));
         }
         for id in &settled {
             out.line(&format!(
                 "  {} {id} (was recorded as failed; now recorded as applied)",
-                out.paint("32", "settled")
+                out.paint(GREEN, "settled")
             ));
         }
         for id in &removed {
             out.line(&format!(
                 "  {} {id} (removed from history)",
-                out.paint("33", "removed")
+                out.paint(YELLOW, "removed")
             ));
         }
         out.line(&format!(

@@ -1,14 +1,29 @@
 //! What the `migrate` subcommand prints: short lines for people on stdout,
 //! notes and errors on stderr, JSON for machines.
 //!
-//! Colour is used only when the stream is a terminal and `NO_COLOR` is unset
-//! or empty. Every text that leaves the process goes through [`Output::scrub`],
-//! so the password of the database URL cannot be echoed, even by a driver.
+//! Colour is written with `anstyle` styles through `anstream`, which strips
+//! it when the stream is not a terminal or `NO_COLOR` is set, and keeps it
+//! when `CLICOLOR_FORCE` asks. The progress line's erase-line code is not a
+//! colour and is only written to a terminal. Every text that leaves the
+//! process goes through [`Output::scrub`], so the password of the database
+//! URL cannot be echoed, even by a driver.
 
 use super::errors::code_for;
-use crate::Error;
+use anstyle::{AnsiColor, Style};
+use cofferdam_core::Error;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
+
+/// Applied, stamped, reverted.
+pub(super) const GREEN: Style = AnsiColor::Green.on_default();
+/// Pending, destructive, removed, warnings.
+pub(super) const YELLOW: Style = AnsiColor::Yellow.on_default();
+/// Rehearsed, notes.
+pub(super) const CYAN: Style = AnsiColor::Cyan.on_default();
+/// Failed, unknown, drift, errors.
+pub(super) const RED: Style = AnsiColor::Red.on_default().bold();
+/// Hints.
+const BOLD: Style = Style::new().bold();
 
 /// Printing settings of one command run.
 #[derive(Debug, Clone)]
@@ -16,23 +31,17 @@ pub(super) struct Output {
     quiet: bool,
     verbose: u8,
     json: bool,
-    color: bool,
-    err_color: bool,
     tty: bool,
     secrets: Vec<String>,
 }
 
 impl Output {
     pub(super) fn new(quiet: bool, verbose: u8, json: bool, url: &str) -> Output {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let tty = std::io::stdout().is_terminal();
         Output {
             quiet,
             verbose,
             json,
-            color: tty && !no_color,
-            err_color: std::io::stderr().is_terminal() && !no_color,
-            tty,
+            tty: std::io::stdout().is_terminal(),
             secrets: secrets_of(url),
         }
     }
@@ -52,7 +61,9 @@ impl Output {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
-            .with_ansi(self.err_color)
+            .with_ansi(
+                anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never,
+            )
             .try_init();
     }
 
@@ -65,9 +76,10 @@ impl Output {
         self.verbose
     }
 
-    /// `text` in colour `code` (ANSI SGR) when stdout takes colour.
-    pub(super) fn paint(&self, code: &str, text: &str) -> String {
-        paint(self.color, code, text)
+    /// `text` in `style`; the codes are dropped on the way out when the
+    /// stream takes no colour.
+    pub(super) fn paint(&self, style: Style, text: &str) -> String {
+        paint(style, text)
     }
 
     /// Removes the database password from `text`.
@@ -80,7 +92,7 @@ impl Output {
     /// A line for people on stdout; nothing with `-q` or `--json`.
     pub(super) fn line(&self, text: &str) {
         if !self.quiet && !self.json {
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = anstream::stdout().lock();
             let _ = writeln!(stdout, "{}", self.scrub(text));
         }
     }
@@ -96,29 +108,21 @@ impl Output {
 
     /// Text for stdout that is the verb's product (SQL, JSON): printed even with `-q`.
     pub(super) fn product(&self, text: &str) {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = anstream::stdout().lock();
         let _ = writeln!(stdout, "{}", self.scrub(text));
     }
 
     /// A remark on stderr, so that it never mixes into JSON or SQL on stdout.
     pub(super) fn note(&self, text: &str) {
         if !self.quiet {
-            eprintln!(
-                "{} {}",
-                paint(self.err_color, "36", "note:"),
-                self.scrub(text)
-            );
+            anstream::eprintln!("{} {}", paint(CYAN, "note:"), self.scrub(text));
         }
     }
 
     /// Something the operator should look at, on stderr.
     pub(super) fn warn(&self, text: &str) {
         if !self.quiet {
-            eprintln!(
-                "{} {}",
-                paint(self.err_color, "33", "warning:"),
-                self.scrub(text)
-            );
+            anstream::eprintln!("{} {}", paint(YELLOW, "warning:"), self.scrub(text));
         }
     }
 
@@ -126,7 +130,7 @@ impl Output {
     pub(super) fn json<T: serde::Serialize>(&self, value: &T) {
         match serde_json::to_string_pretty(value) {
             Ok(text) => self.product(&text),
-            Err(error) => eprintln!("error: could not encode the JSON output: {error}"),
+            Err(error) => anstream::eprintln!("error: could not encode the JSON output: {error}"),
         }
     }
 
@@ -150,19 +154,11 @@ impl Output {
     /// Prints one error paragraph on stderr: `error: what happened` and,
     /// when there is one, `hint: what to do next`.
     pub(super) fn paragraph(&self, message: &str, hint: Option<&str>) {
-        let mut text = format!(
-            "{} {}",
-            paint(self.err_color, "1;31", "error:"),
-            self.scrub(message)
-        );
+        let mut text = format!("{} {}", paint(RED, "error:"), self.scrub(message));
         if let Some(hint) = hint {
-            text.push_str(&format!(
-                "\n{} {}",
-                paint(self.err_color, "1", "hint:"),
-                self.scrub(hint)
-            ));
+            text.push_str(&format!("\n{} {}", paint(BOLD, "hint:"), self.scrub(hint)));
         }
-        eprintln!("{text}");
+        anstream::eprintln!("{text}");
     }
 
     fn fail_with(&self, code: u8, message: &str, hint: Option<&str>, revision: Option<&str>) -> u8 {
@@ -183,12 +179,8 @@ impl Output {
     }
 }
 
-fn paint(enabled: bool, code: &str, text: &str) -> String {
-    if enabled {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_owned()
-    }
+fn paint(style: Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
 }
 
 /// The password of `url` as written and as decoded, and any `password=` query value.
@@ -258,6 +250,15 @@ pub(super) fn human_ms(ms: i64) -> String {
         format!("{} ms", ms.max(0))
     } else {
         human(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+    }
+}
+
+/// `1 revision`, `2 revisions`.
+pub(super) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 

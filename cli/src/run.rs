@@ -12,8 +12,9 @@
 //! reports it as the revision's error) prints one line with its location
 //! instead of the default report.
 
+use super::output::GREEN;
 use super::output::{Output, human};
-use crate::Event;
+use cofferdam_core::Event;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
@@ -112,12 +113,12 @@ impl Run {
         }
     }
 
-    /// The token to give [`crate::Migrator::stop_on`].
+    /// The token to give [`cofferdam_core::Migrator::stop_on`].
     pub(super) fn token(&self) -> CancellationToken {
         self.token.clone()
     }
 
-    /// The observer to give [`crate::Migrator::on_event`].
+    /// The observer to give [`cofferdam_core::Migrator::on_event`].
     pub(super) fn observer(&self) -> impl Fn(&Event) + Send + Sync + 'static {
         let out = self.out.clone();
         let state = Arc::clone(&self.state);
@@ -150,10 +151,12 @@ impl Run {
                     };
                     out.line(&format!(
                         "  {} {revision} ({})",
-                        out.paint("32", word),
+                        out.paint(GREEN, word),
                         human(*duration)
                     ));
                 }
+                // Events added later are not shown by this version.
+                _ => {}
             }
         }
     }

@@ -7,9 +7,9 @@
 //! line and exits 0.
 
 use super::errors::code_for;
-use super::up::plural;
+use super::output::plural;
 use super::{Ctx, exit};
-use crate::{Error, Status};
+use cofferdam_core::{Error, Status};
 
 /// Options of `migrate check`.
 #[derive(Debug, clap::Args)]
