@@ -14,7 +14,7 @@
 
 use super::output::GREEN;
 use super::output::{Output, human};
-use cofferdam_core::Event;
+use cofferdam_core::{Event, Report};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
@@ -181,6 +181,28 @@ impl Run {
         }
     }
 
+    /// Runs `work` (an `up` or `down` of `verb`) until it ends, or until a
+    /// signal comes while no revision is running, then stops the handlers.
+    /// On failure or interruption the error is printed and its exit code
+    /// returned.
+    pub(super) async fn drive(
+        self,
+        verb: &str,
+        work: impl Future<Output = cofferdam_core::Result<Report>>,
+    ) -> Result<Report, u8> {
+        let result = tokio::select! {
+            result = work => Some(result),
+            () = self.idle_abort() => None,
+        };
+        let out = self.out.clone();
+        let (signal, done) = self.finish();
+        match result {
+            Some(Ok(report)) => Ok(report),
+            Some(Err(error)) => Err(out.error(&error)),
+            None => Err(interrupted(&out, signal, &done, verb)),
+        }
+    }
+
     /// Stops the handlers and the ticker; returns the signal received and
     /// the revisions finished in this run.
     pub(super) fn finish(mut self) -> (Option<&'static str>, Vec<String>) {
@@ -268,4 +290,20 @@ async fn watch_signals(out: Output, state: Arc<Mutex<State>>, token: Cancellatio
         }
         token.cancel();
     }
+}
+
+/// The run was dropped at a signal while no revision was running.
+fn interrupted(out: &Output, signal: Option<&str>, done: &[String], verb: &str) -> u8 {
+    let signal = signal.unwrap_or("a signal");
+    let message = if done.is_empty() {
+        format!(
+            "interrupted by {signal} before any revision started; nothing was changed; run `migrate {verb}` again when ready"
+        )
+    } else {
+        format!(
+            "interrupted by {signal} between revisions; finished in this run: {}; run `migrate {verb}` again to continue",
+            done.join(", ")
+        )
+    };
+    out.fail(super::exit::INTERRUPTED, &message)
 }

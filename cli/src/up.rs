@@ -49,15 +49,9 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
         options = options.to(to);
     }
     tracing::info!(database = %cofferdam_core::redact(&url), target = ?args.to, dry_run = args.dry_run, "migrate up");
-    let result = tokio::select! {
-        result = migrator.up_with(&url, &options) => Some(result),
-        () = run.idle_abort() => None,
-    };
-    let (signal, done) = run.finish();
-    let report = match result {
-        Some(Ok(report)) => report,
-        Some(Err(error)) => return out.error(&error),
-        None => return interrupted(&out, signal, &done, "up"),
+    let report = match run.drive("up", migrator.up_with(&url, &options)).await {
+        Ok(report) => report,
+        Err(code) => return code,
     };
     let target = match &args.to {
         Some(to) => to.clone(),
@@ -142,15 +136,9 @@ pub(super) async fn down(ctx: Ctx, args: DownArgs) -> u8 {
     let run = Run::start(&out, Mode::Revert);
     let migrator = migrator.stop_on(run.token()).on_event(run.observer());
     tracing::info!(database = %cofferdam_core::redact(&url), ?down, "migrate down");
-    let result = tokio::select! {
-        result = migrator.down(&url, down) => Some(result),
-        () = run.idle_abort() => None,
-    };
-    let (signal, done) = run.finish();
-    let report = match result {
-        Some(Ok(report)) => report,
-        Some(Err(error)) => return out.error(&error),
-        None => return interrupted(&out, signal, &done, "down"),
+    let report = match run.drive("down", migrator.down(&url, down)).await {
+        Ok(report) => report,
+        Err(code) => return code,
     };
     if report.revisions.is_empty() {
         out.line(match &args.to {
@@ -173,27 +161,6 @@ pub(super) async fn down(ctx: Ctx, args: DownArgs) -> u8 {
         human(total(&report))
     ));
     exit::OK
-}
-
-/// The run was dropped at a signal while no revision was running.
-fn interrupted(
-    out: &super::output::Output,
-    signal: Option<&str>,
-    done: &[String],
-    verb: &str,
-) -> u8 {
-    let signal = signal.unwrap_or("a signal");
-    let message = if done.is_empty() {
-        format!(
-            "interrupted by {signal} before any revision started; nothing was changed; run `migrate {verb}` again when ready"
-        )
-    } else {
-        format!(
-            "interrupted by {signal} between revisions; finished in this run: {}; run `migrate {verb}` again to continue",
-            done.join(", ")
-        )
-    };
-    out.fail(exit::INTERRUPTED, &message)
 }
 
 fn total(report: &Report) -> std::time::Duration {

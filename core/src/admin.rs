@@ -3,8 +3,9 @@
 
 use crate::apply;
 use crate::backend::Backend;
-use crate::history::{AppliedRevision, Change, State, Table, now_rfc3339};
+use crate::history::{AppliedRevision, Change, State, Table};
 use crate::migration::Migration;
+use crate::operator::now_rfc3339;
 use crate::plan;
 use crate::report::{Rendered, Resolution, StampChange};
 use crate::revision::Revision;

@@ -6,8 +6,9 @@
 //! and finished after, so a failure leaves a visible state that blocks the
 //! next run.
 
-use crate::history::{Change, NewRow, State, Table, now_rfc3339};
+use crate::history::{Change, NewRow, State, Table};
 use crate::migration::Migration;
+use crate::operator::now_rfc3339;
 use crate::report::Direction;
 use crate::revision::{MigrationFn, Revision};
 use crate::session::{Guard, Session};
@@ -51,22 +52,39 @@ pub(crate) async fn run(
         session.flush().await?;
         return Ok(started.elapsed());
     }
+    let step = Step {
+        revision,
+        function,
+        guard,
+        direction,
+        seq,
+    };
     if session.backend.runs_in_transaction(revision) {
-        in_transaction(session, ctx, revision, function, guard, direction, seq).await
+        in_transaction(session, ctx, step).await
     } else {
-        outside_transaction(session, ctx, revision, function, guard, direction, seq).await
+        outside_transaction(session, ctx, step).await
     }
 }
 
-async fn in_transaction(
-    session: &mut Session,
-    ctx: &Context<'_>,
+/// One revision about to run, in one direction.
+#[derive(Debug, Clone, Copy)]
+struct Step {
     revision: &'static Revision,
     function: MigrationFn,
     guard: Guard,
     direction: Direction,
+    /// Its sequence number in the history (when applying).
     seq: i64,
-) -> Result<Duration> {
+}
+
+async fn in_transaction(session: &mut Session, ctx: &Context<'_>, step: Step) -> Result<Duration> {
+    let Step {
+        revision,
+        function,
+        guard,
+        direction,
+        seq,
+    } = step;
     let started = Instant::now();
     let applied_at = now_rfc3339();
     let backend = session.backend;
@@ -111,12 +129,15 @@ async fn in_transaction(
 async fn outside_transaction(
     session: &mut Session,
     ctx: &Context<'_>,
-    revision: &'static Revision,
-    function: MigrationFn,
-    guard: Guard,
-    direction: Direction,
-    seq: i64,
+    step: Step,
 ) -> Result<Duration> {
+    let Step {
+        revision,
+        function,
+        guard,
+        direction,
+        seq,
+    } = step;
     let started = Instant::now();
     let applied_at = now_rfc3339();
     let backend = session.backend;

@@ -6,7 +6,8 @@
 
 use crate::apply::{self, Context};
 use crate::backend::{Conn, Lock};
-use crate::history::{Table, current_operator};
+use crate::history::Table;
+use crate::operator::current_operator;
 use crate::report::{Direction, Event, Report, RevisionRun};
 use crate::revision::Revision;
 use crate::session::Session;

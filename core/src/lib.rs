@@ -41,6 +41,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod advice;
 mod apply;
 mod backend;
 mod check;
@@ -50,6 +51,7 @@ mod graph;
 mod history;
 mod migration;
 mod migrator;
+mod operator;
 mod plan;
 mod report;
 mod revision;

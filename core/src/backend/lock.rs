@@ -6,7 +6,8 @@
 //! drops the session; the OS drops the file lock), so a crash never leaves
 //! it stale.
 
-use super::{Conn, Engine, LockMethod};
+use super::Conn;
+use super::engine::{Engine, LockMethod};
 use crate::history::Table;
 use crate::{Error, Result};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! MySQL and MariaDB: DDL commits implicitly, so nothing is transactional or
 //! pipelined; the lock is `GET_LOCK`, polled with its result checked.
 
-use super::{Engine, LockMethod};
+use super::engine::{Engine, LockMethod};
 use sea_query::{MysqlQueryBuilder, QueryBuilder};
 
 /// MySQL's and MariaDB's facts and SQL text.

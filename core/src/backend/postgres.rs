@@ -12,7 +12,7 @@
 //! when the role lacks the privilege the backstop is skipped and `status`
 //! says so.
 
-use super::{Engine, LockMethod};
+use super::engine::{Engine, LockMethod};
 use sea_query::{PostgresQueryBuilder, QueryBuilder};
 
 /// PostgreSQL's facts and SQL text.

@@ -2,7 +2,7 @@
 //! so a revision is one hand-off to the driver's worker thread, and an OS
 //! lock on a file beside the database to serialise runs.
 
-use super::{Engine, LockMethod};
+use super::engine::{Engine, LockMethod};
 use sea_query::{QueryBuilder, SqliteQueryBuilder};
 
 /// SQLite's facts and SQL text.

@@ -1,7 +1,7 @@
 //! sea-query statements that [`crate::Migration::exec`] accepts.
 
 use super::{Backend, with_builder};
-use sea_query::QueryStatementWriter;
+use sea_query::{QueryStatementWriter, SchemaStatementBuilder};
 
 /// A statement built with sea-query, rendered for the connected backend.
 ///
@@ -39,20 +39,23 @@ impl<S: Statement + ?Sized> Statement for &mut S {
     }
 }
 
-macro_rules! schema_statements {
-    ($($ty:ty => $safe:literal),* $(,)?) => {$(
+/// Implements [`Statement`] for sea-query types rendered by `$render`
+/// (`SchemaStatementBuilder::to_string` or `QueryStatementWriter::to_string`).
+macro_rules! statements {
+    ($render:path; $($ty:ty => $safe:literal),* $(,)?) => {$(
         impl Statement for $ty {
             fn never_destructive(&self) -> bool {
                 $safe
             }
             fn to_sql(&self, backend: Backend) -> String {
-                with_builder!(backend, builder => self.to_string(builder))
+                with_builder!(backend, builder => $render(self, builder))
             }
         }
     )*};
 }
 
-schema_statements!(
+statements!(
+    SchemaStatementBuilder::to_string;
     sea_query::TableCreateStatement => true,
     sea_query::TableAlterStatement => false,
     sea_query::TableDropStatement => false,
@@ -64,20 +67,8 @@ schema_statements!(
     sea_query::ForeignKeyDropStatement => false,
 );
 
-macro_rules! query_statements {
-    ($($ty:ty => $safe:literal),* $(,)?) => {$(
-        impl Statement for $ty {
-            fn never_destructive(&self) -> bool {
-                $safe
-            }
-            fn to_sql(&self, backend: Backend) -> String {
-                with_builder!(backend, builder => QueryStatementWriter::to_string(self, builder))
-            }
-        }
-    )*};
-}
-
-query_statements!(
+statements!(
+    QueryStatementWriter::to_string;
     sea_query::InsertStatement => true,
     sea_query::UpdateStatement => true,
     sea_query::DeleteStatement => false,
