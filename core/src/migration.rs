@@ -7,7 +7,7 @@
 //! go to the revision's [`Session`](crate::session), which queues and sends
 //! them.
 
-use crate::backend::{Backend, FromAnyRow, RawConnection, Statement};
+use crate::backend::{Backend, FromAnyRow, RawConnection, Statement, Token};
 use crate::revision::Revision;
 use crate::session::{Guard, Session, shorten};
 use crate::{Error, Result};
@@ -56,8 +56,15 @@ impl<'c> Migration<'c> {
     ) -> impl Future<Output = Result<()>> + Send + '_ {
         let sql = statement.to_sql(self.session.backend);
         let tolerate_unknown = statement.never_destructive();
+        // sea-query's CREATE, INSERT, ... cannot destroy data and render one
+        // statement: classified by kind, so the text is not parsed again.
+        let by_kind = statement.classified_by_kind(Token(()));
         async move {
-            let statements = self.check(&sql, tolerate_unknown)?;
+            let statements = if by_kind {
+                Some(1)
+            } else {
+                self.check(&sql, tolerate_unknown)?
+            };
             self.session.send(sql, statements).await
         }
     }

@@ -46,6 +46,7 @@ mod statement;
 
 pub use rows::FromAnyRow;
 pub use statement::Statement;
+pub(crate) use statement::sealed::Token;
 
 pub(crate) use engine::Engine;
 pub(crate) use lock::Lock;
