@@ -82,7 +82,7 @@ impl<'c> Migration<'c> {
     /// The runtime guard: classifies `sql` and refuses what the revision did
     /// not declare. Returns the number of statements, when known.
     fn check(&self, sql: &str, tolerate_unknown: bool) -> Result<Option<usize>> {
-        let classification = cofferdam_lint::classify_sql(sql, self.session.engine.dialect());
+        let classification = crate::classified::classify(sql, self.session.engine.dialect());
         let refused = classification
             .findings
             .iter()
