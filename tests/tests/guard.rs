@@ -49,6 +49,25 @@ async fn evade_builder(m: &mut Migration<'_>) -> Result<()> {
     m.exec(drop_statement()).await
 }
 
+/// A statement type of the user's own that claims it cannot destroy data:
+/// sea-query's own kinds skip parsing, a user's type is still classified.
+#[derive(Debug)]
+struct ClaimsSafe;
+
+impl cofferdam::Statement for ClaimsSafe {
+    fn to_sql(&self, _: cofferdam::Backend) -> String {
+        "DROP TABLE victims".to_owned()
+    }
+    fn never_destructive(&self) -> bool {
+        true
+    }
+}
+
+#[migration(set = "evade_claim")]
+async fn evade_claim(m: &mut Migration<'_>) -> Result<()> {
+    m.exec(ClaimsSafe).await
+}
+
 async fn evasions_are_refused_at_run_time(db: TestDb) {
     Migrator::new("guard_setup")
         .history_table("setup_history")
@@ -60,6 +79,7 @@ async fn evasions_are_refused_at_run_time(db: TestDb) {
         ("evade_helper", "DROP TABLE victims"),
         ("evade_variable", "DELETE without WHERE victims"),
         ("evade_builder", "DROP TABLE victims"),
+        ("evade_claim", "DROP TABLE victims"),
     ] {
         let table = format!("{set}_history");
         let error = Migrator::new(set)
@@ -106,9 +126,21 @@ async fn drop_archive(m: &mut Migration<'_>) -> Result<()> {
 
 async fn destructive_revisions_need_the_deploy_key(db: TestDb) {
     let migrator = Migrator::new("reviewed");
+    let pending = migrator.pending_destructive(&db.url).await.unwrap();
     assert_eq!(
-        migrator.pending_destructive(&db.url).await.unwrap(),
-        [("drop_archive".to_owned(), "DROP TABLE archive".to_owned())]
+        pending
+            .iter()
+            .map(|op| (
+                op.revision.as_str(),
+                op.operation.as_str(),
+                op.reason.as_deref()
+            ))
+            .collect::<Vec<_>>(),
+        [(
+            "drop_archive",
+            "DROP TABLE archive",
+            Some("archive exported to S3 in OPS-42")
+        )]
     );
     let error = migrator.up(&db.url).await.unwrap_err();
     assert!(
