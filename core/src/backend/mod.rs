@@ -36,6 +36,7 @@
 )]
 
 mod backstop;
+mod catalog;
 mod engine;
 mod lock;
 mod mysql;

@@ -70,7 +70,7 @@ statements!(
 statements!(
     QueryStatementWriter::to_string;
     sea_query::InsertStatement => true,
-    sea_query::UpdateStatement => true,
+    sea_query::UpdateStatement => false,
     sea_query::DeleteStatement => false,
     sea_query::SelectStatement => true,
 );
