@@ -417,6 +417,16 @@ async fn reviewed_truncate(m: &mut Migration<'_>) -> Result<()> {
     m.execute("TRUNCATE ledger").await
 }
 
+#[migration(set = "truncate_down", down = clear_ledger)]
+async fn add_entry(m: &mut Migration<'_>) -> Result<()> {
+    m.execute("INSERT INTO ledger (id) VALUES (4)").await
+}
+
+/// A `down` step is expected to destroy: the backstop is not armed.
+async fn clear_ledger(m: &mut Migration<'_>) -> Result<()> {
+    raw(m, "TRUNCATE ledger").await
+}
+
 /// PostgreSQL's backstop sees a TRUNCATE the guard cannot: through a raw
 /// connection, or inside a function the migration created and called.
 #[tokio::test]
