@@ -84,6 +84,18 @@ async fn evasions_are_refused_at_run_time(db: TestDb) {
             "{set}: {text}"
         );
         assert!(text.contains(operation), "{set}: {text}");
+        if let Error::RevisionFailed { source, .. } = &error
+            && set == "evade_format"
+        {
+            // The README's gate section quotes this message.
+            assert_eq!(
+                source.to_string(),
+                "`DROP TABLE victims` loses data, but the revision is not marked #[destructive(reviewed)], \
+                 so the statement was not sent: DROP TABLE victims; make the migration non-destructive \
+                 (expand-contract: stop using the table in one release, drop it in the next), or after a \
+                 review and a backup, add #[destructive(reviewed, reason = \"...\")] to `evade_format`"
+            );
+        }
         assert!(
             text.contains(
                 ", but the revision is not marked #[destructive(reviewed)], so the statement was not sent: "
