@@ -133,6 +133,10 @@ impl<'c> Migration<'c> {
             })
             .collect();
         if lost.is_empty() {
+            // The same verdict for the backstop, which would refuse the drop.
+            if let Some(allow) = self.session.engine.allow_drop(&rebuild.table) {
+                self.session.queue_internal(allow);
+            }
             return Ok(());
         }
         Err(self.refuse(&lost, sql))
