@@ -1,11 +1,15 @@
 //! The handle a migration function receives, and the one place every
 //! statement of a migration passes through.
 //!
-//! Each statement is classified by `cofferdam-lint` before it is sent: a
-//! destructive statement in a revision not marked `#[destructive(reviewed)]`
-//! is refused there, so it never reaches the database. The statements then
-//! go to the revision's [`Session`](crate::session), which queues and sends
-//! them.
+//! Each statement is classified by `cofferdam-lint` before it is sent, by one
+//! [`Gate`] per revision, so that it is judged in the light of the
+//! revision's earlier statements exactly as the macro judged the function
+//! body: a destructive statement in a revision not marked
+//! `#[destructive(reviewed)]` is refused there, so it never reaches the
+//! database. A table rebuild is the one verdict the text cannot settle (the
+//! old table's columns are in the catalog), so the guard reads them before
+//! the `DROP` is sent. The statements then go to the revision's
+//! [`Session`](crate::session), which queues and sends them.
 
 use crate::backend::{Backend, FromAnyRow, RawConnection, Statement};
 use crate::revision::Revision;
@@ -18,7 +22,8 @@ use cofferdam_lint::{Finding, Gate, Rebuild, Risk};
 ///
 /// Every statement sent through it is checked by the runtime guard first.
 /// What a migration does through [`Migration::connection`] is out of the
-/// guard's reach.
+/// guard's reach (on PostgreSQL the backstop still refuses drops and
+/// truncates in an unreviewed revision).
 #[derive(Debug)]
 pub struct Migration<'c> {
     session: &'c mut Session,
