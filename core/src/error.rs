@@ -204,13 +204,20 @@ pub enum Error {
 
     /// A migration sent a destructive statement without being marked reviewed.
     #[error(
-        "`{operation}` destroys data but the revision is not marked #[destructive(reviewed)], so the statement was not sent: {statement}; after a review and a backup, add #[destructive(reviewed, reason = \"...\")] to `{revision}`"
+        "{description}, but the revision is not marked #[destructive(reviewed)], so the statement was not sent: {statement}; {}after a review and a backup, add #[destructive(reviewed, reason = \"...\")] to `{revision}`",
+        .hint.as_ref().map(|hint| format!("make the migration non-destructive ({hint}), or ")).unwrap_or_default()
     )]
     UndeclaredDestructive {
         /// The revision.
         revision: String,
         /// The operation found, e.g. `DROP TABLE articles`.
         operation: String,
+        /// The finding as the compiler says it, e.g. "`DROP TABLE articles`
+        /// loses data" or "this SQL could not be parsed, so it is treated as
+        /// destructive".
+        description: String,
+        /// A standard safer way to do the same thing, when there is one.
+        hint: Option<String>,
         /// The statement (shortened).
         statement: String,
     },

@@ -45,7 +45,6 @@ mod advice;
 mod apply;
 mod backend;
 mod check;
-mod classified;
 mod error;
 mod execute;
 mod graph;

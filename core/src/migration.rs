@@ -1,37 +1,48 @@
 //! The handle a migration function receives, and the one place every
 //! statement of a migration passes through.
 //!
-//! Each statement is classified by `cofferdam-lint` before it is sent: a
-//! destructive statement in a revision not marked `#[destructive(reviewed)]`
-//! is refused there, so it never reaches the database. The statements then
-//! go to the revision's [`Session`](crate::session), which queues and sends
-//! them.
+//! Each statement is classified by `cofferdam-lint` before it is sent, by one
+//! [`Gate`] per revision, so that it is judged in the light of the
+//! revision's earlier statements exactly as the macro judged the function
+//! body: a destructive statement in a revision not marked
+//! `#[destructive(reviewed)]` is refused there, so it never reaches the
+//! database. A table rebuild is the one verdict the text cannot settle (the
+//! old table's columns are in the catalog), so the guard reads them before
+//! the `DROP` is sent. The statements then go to the revision's
+//! [`Session`](crate::session), which queues and sends them.
 
-use crate::backend::{Backend, FromAnyRow, RawConnection, Statement, Token};
+use crate::backend::{Backend, FromAnyRow, RawConnection, Statement};
 use crate::revision::Revision;
 use crate::session::{Guard, Session, shorten};
 use crate::{Error, Result};
+use cofferdam_lint::{Finding, Gate, Rebuild, Risk};
 
 /// The handle a migration function gets: run statements, read rows, branch
 /// on the backend.
 ///
 /// Every statement sent through it is checked by the runtime guard first.
 /// What a migration does through [`Migration::connection`] is out of the
-/// guard's reach.
+/// guard's reach (on PostgreSQL the backstop still refuses drops and
+/// truncates in an unreviewed revision).
 #[derive(Debug)]
 pub struct Migration<'c> {
     session: &'c mut Session,
     revision: &'static Revision,
     guard: Guard,
+    /// Judges the revision's statements in order: a table it created may
+    /// be dropped, a column it added may be backfilled with a constant.
+    gate: Gate,
 }
 
 impl<'c> Migration<'c> {
     pub(crate) fn new(session: &'c mut Session, revision: &'static Revision, guard: Guard) -> Self {
         session.set_revision(revision.id);
+        let gate = Gate::new(session.engine.dialect());
         Migration {
             session,
             revision,
             guard,
+            gate,
         }
     }
 
@@ -56,15 +67,8 @@ impl<'c> Migration<'c> {
     ) -> impl Future<Output = Result<()>> + Send + '_ {
         let sql = statement.to_sql(self.session.backend);
         let tolerate_unknown = statement.never_destructive();
-        // sea-query's CREATE, INSERT, ... cannot destroy data and render one
-        // statement: classified by kind, so the text is not parsed again.
-        let by_kind = statement.classified_by_kind(Token(()));
         async move {
-            let statements = if by_kind {
-                Some(1)
-            } else {
-                self.check(&sql, tolerate_unknown)?
-            };
+            let statements = self.check(&sql, tolerate_unknown).await?;
             self.session.send(sql, statements).await
         }
     }
@@ -75,35 +79,96 @@ impl<'c> Migration<'c> {
     }
 
     async fn run(&mut self, sql: String) -> Result<()> {
-        let statements = self.check(&sql, false)?;
+        let statements = self.check(&sql, false).await?;
         self.session.send(sql, statements).await
     }
 
-    /// The runtime guard: classifies `sql` and refuses what the revision did
-    /// not declare. Returns the number of statements, when known.
-    fn check(&self, sql: &str, tolerate_unknown: bool) -> Result<Option<usize>> {
-        let classification = crate::classified::classify(sql, self.session.engine.dialect());
+    /// The runtime guard: classifies `sql` in the light of the revision's
+    /// earlier statements and refuses what the revision did not declare.
+    /// Returns the number of statements, when known.
+    async fn check(&mut self, sql: &str, tolerate_unknown: bool) -> Result<Option<usize>> {
+        let classification = self.gate.classify(sql);
+        for warning in &classification.warnings {
+            tracing::warn!(revision = self.revision.id, "{}", warning.describe());
+        }
+        if self.guard == Guard::Allow {
+            return Ok(classification.statements);
+        }
         let refused = classification
             .findings
             .iter()
-            .find(|finding| !(tolerate_unknown && finding.risk == cofferdam_lint::Risk::Unknown));
-        if self.guard == Guard::Enforce
-            && let Some(finding) = refused
-        {
-            tracing::error!(revision = self.revision.id, operation = %finding, "refused an undeclared destructive statement");
-            return Err(Error::UndeclaredDestructive {
-                revision: self.revision.id.to_owned(),
-                operation: finding.to_string(),
-                statement: shorten(sql),
-            });
+            .find(|finding| !(tolerate_unknown && finding.risk == Risk::Unknown));
+        if let Some(finding) = refused {
+            return Err(self.refuse(std::slice::from_ref(finding), sql));
+        }
+        for rebuild in &classification.rebuilds {
+            self.check_rebuild(rebuild, sql).await?;
         }
         Ok(classification.statements)
+    }
+
+    /// A rebuild whose old table the revision did not create: only the
+    /// catalog knows whether the copy kept every column.
+    async fn check_rebuild(&mut self, rebuild: &Rebuild, sql: &str) -> Result<()> {
+        // The copy may read tables that queued statements create.
+        self.session.flush().await?;
+        let Some(conn) = self.session.conn.as_mut() else {
+            // Only rendered (`migrate sql`): nothing is sent, nothing to read.
+            return Ok(());
+        };
+        let columns = conn
+            .columns(&rebuild.table)
+            .await
+            .map_err(|source| Error::Database {
+                action: format!(
+                    "reading the columns of `{}` to check its rebuild",
+                    rebuild.table
+                ),
+                source,
+            })?;
+        let lost: Vec<Finding> = rebuild
+            .lost(&columns)
+            .into_iter()
+            .map(|column| {
+                Finding::new(
+                    Risk::Destructive,
+                    "DROP COLUMN",
+                    Some(format!("{}.{column}", rebuild.table)),
+                )
+            })
+            .collect();
+        if lost.is_empty() {
+            // The same verdict for the backstop, which would refuse the drop.
+            if let Some(allow) = self.session.engine.allow_drop(&rebuild.table) {
+                self.session.queue_internal(allow);
+            }
+            return Ok(());
+        }
+        Err(self.refuse(&lost, sql))
+    }
+
+    /// The error for destructive `findings` (at least one) in `sql`.
+    fn refuse(&self, findings: &[Finding], sql: &str) -> Error {
+        let operation = join(findings, ToString::to_string, ", ");
+        tracing::error!(revision = self.revision.id, %operation, "refused an undeclared destructive statement");
+        // Within a text of several statements, show the one at fault.
+        let statement = match findings[0].span.clone().and_then(|span| sql.get(span)) {
+            Some(part) if !part.trim().is_empty() => part,
+            _ => sql,
+        };
+        Error::UndeclaredDestructive {
+            revision: self.revision.id.to_owned(),
+            operation,
+            description: join(findings, Finding::describe, " and "),
+            hint: findings[0].hint.map(str::to_owned),
+            statement: shorten(statement),
+        }
     }
 
     /// Runs a query and returns every row, decoded as `T` (a tuple or a
     /// `sqlx::FromRow` struct).
     pub async fn fetch_all<T: FromAnyRow>(&mut self, sql: &str) -> Result<Vec<T>> {
-        self.check(sql, false)?;
+        self.check(sql, false).await?;
         self.session.fetch_as(sql).await
     }
 
@@ -126,4 +191,9 @@ impl<'c> Migration<'c> {
         };
         Ok(conn.raw())
     }
+}
+
+/// `findings` said by `say`, joined by `separator`.
+fn join(findings: &[Finding], say: impl Fn(&Finding) -> String, separator: &str) -> String {
+    findings.iter().map(say).collect::<Vec<_>>().join(separator)
 }

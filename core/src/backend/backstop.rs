@@ -1,5 +1,5 @@
-//! Installing and reporting an engine's drop backstop (PostgreSQL's event
-//! trigger, see `postgres.rs`): a safety net behind the runtime guard whose
+//! Installing and reporting an engine's drop and truncate backstop (PostgreSQL's
+//! triggers, see `postgres.rs`): a safety net behind the runtime guard whose
 //! absence costs the net, never the run.
 
 use super::Conn;

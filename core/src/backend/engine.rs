@@ -65,6 +65,19 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// A query answering the names of `table`'s columns, one per row, from
+    /// the catalog (`table` may be `schema.table`; names compare without
+    /// case). The runtime guard uses it to check that a table rebuild copies
+    /// every column of the old table.
+    fn columns_sql(&self, table: &str) -> String;
+
+    /// A statement telling an armed backstop that the revision may drop
+    /// `table`: the runtime guard checked that its rebuild copies every
+    /// column. None: the engine has no backstop.
+    fn allow_drop(&self, _table: &str) -> Option<String> {
+        None
+    }
+
     /// Statements that arm a drop backstop for `revision` (`local`: for the
     /// current transaction only), with how many statements the text holds.
     /// None: the engine has no backstop.

@@ -36,6 +36,7 @@
 )]
 
 mod backstop;
+mod catalog;
 mod engine;
 mod lock;
 mod mysql;
@@ -46,7 +47,6 @@ mod statement;
 
 pub use rows::FromAnyRow;
 pub use statement::Statement;
-pub(crate) use statement::sealed::Token;
 
 pub(crate) use engine::Engine;
 pub(crate) use lock::Lock;

@@ -62,4 +62,16 @@ impl Engine for MySql {
             release: format!("SELECT RELEASE_LOCK({name})"),
         }
     }
+
+    fn columns_sql(&self, table: &str) -> String {
+        let (schema, table) = match table.rsplit_once('.') {
+            Some((schema, table)) => (self.literal(schema), table),
+            None => ("DATABASE()".to_owned(), table),
+        };
+        format!(
+            "SELECT column_name FROM information_schema.columns \
+             WHERE table_schema = {schema} AND LOWER(table_name) = LOWER({}) ORDER BY ordinal_position",
+            self.literal(table)
+        )
+    }
 }

@@ -1,16 +1,29 @@
 //! PostgreSQL: transactional DDL, pipelined statements, a session advisory
 //! lock, the server-measured duration, and the drop backstop.
 //!
-//! # The drop backstop
+//! # The backstop
 //!
-//! Behind the runtime guard sits an `sql_drop` event trigger that fails any
-//! drop made inside an unreviewed revision, including drops the guard cannot
-//! see (raw connections, `DO` blocks, functions, CASCADE side effects). It
-//! acts only in transactions where the runner has set
-//! `cofferdam.guard = 'enforce'` (`SET LOCAL`), so other sessions and other
-//! tools are never affected. Creating an event trigger needs a superuser;
-//! when the role lacks the privilege the backstop is skipped and `status`
-//! says so.
+//! Behind the runtime guard sit triggers that fail drops and truncates made
+//! inside an unreviewed revision, including those the guard cannot see (raw
+//! connections, `DO` blocks, functions, CASCADE side effects). They act only
+//! in transactions where the runner has set `cofferdam.guard = 'enforce'`
+//! (`SET LOCAL`), so other sessions and other tools are never affected.
+//! Installed by `postgres_backstop.sql`, once per `up` that applies
+//! something:
+//!
+//! - an `sql_drop` event trigger fails any drop, except of objects the
+//!   revision created itself (a scratch table and its columns), which a
+//!   `ddl_command_end` event trigger records in `cofferdam.created`;
+//! - a `BEFORE TRUNCATE ... FOR EACH STATEMENT` trigger on every ordinary and
+//!   partitioned table outside the system schemas. The same `ddl_command_end`
+//!   trigger attaches it to tables created later, except while the guard is
+//!   armed, so a revision may empty its own scratch tables. A table created
+//!   by an unreviewed revision gets it at the next `up`.
+//!
+//! Event triggers need a superuser; without one the drop backstop is skipped
+//! and `status` says so, and TRUNCATE is still guarded on every table the
+//! role may add a trigger to. `DELETE` has no such net: a statement trigger
+//! cannot tell a `DELETE` with a `WHERE` from one without.
 
 use super::engine::{Engine, LockMethod};
 use sea_query::{PostgresQueryBuilder, QueryBuilder};
@@ -25,32 +38,7 @@ pub(super) async fn connect(url: &str) -> Result<sqlx::postgres::PgConnection, s
     sqlx::postgres::PgConnection::connect(url).await
 }
 
-const INSTALL_BACKSTOP: &str = r#"
-DO $cofferdam$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'cofferdam_guard_drop') THEN
-    CREATE OR REPLACE FUNCTION cofferdam_guard_drop() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
-    DECLARE
-      dropped text;
-    BEGIN
-      IF current_setting('cofferdam.guard', true) = 'enforce' THEN
-        SELECT string_agg(object_type || ' ' || object_identity, ', ') INTO dropped
-          FROM pg_event_trigger_dropped_objects() WHERE original;
-        IF dropped IS NOT NULL THEN
-          RAISE EXCEPTION 'cofferdam: revision % dropped % but is not marked #[destructive(reviewed)]',
-            current_setting('cofferdam.revision', true), dropped
-            USING HINT = 'the drop was rolled back; review the migration, then mark it #[destructive(reviewed)]';
-        END IF;
-      END IF;
-    END
-    $fn$;
-    CREATE EVENT TRIGGER cofferdam_guard_drop ON sql_drop EXECUTE FUNCTION cofferdam_guard_drop();
-  END IF;
-EXCEPTION WHEN insufficient_privilege OR duplicate_object OR unique_violation THEN
-  NULL;
-END
-$cofferdam$;
-SELECT count(*) FROM pg_event_trigger WHERE evtname = 'cofferdam_guard_drop' AND evtenabled <> 'D'"#;
+const INSTALL_BACKSTOP: &str = include_str!("postgres_backstop.sql");
 
 const CHECK_BACKSTOP: &str = "SELECT \
      (SELECT count(*) FROM pg_event_trigger WHERE evtname = 'cofferdam_guard_drop' AND evtenabled <> 'D') > 0, \
@@ -103,19 +91,43 @@ impl Engine for Postgres {
         }
     }
 
+    fn columns_sql(&self, table: &str) -> String {
+        let (schema, table) = match table.rsplit_once('.') {
+            Some((schema, table)) => (format!("lower({})", self.literal(schema)), table),
+            None => ("current_schema()".to_owned(), table),
+        };
+        format!(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = {schema} AND lower(table_name) = lower({}) ORDER BY ordinal_position",
+            self.literal(table)
+        )
+    }
+
     fn arm_backstop(&self, revision: &str, local: bool) -> Option<(String, usize)> {
         let scope = if local { "SET LOCAL" } else { "SET" };
         Some((
             format!(
-                "{scope} cofferdam.guard = 'enforce';\n{scope} cofferdam.revision = {}",
+                "{scope} cofferdam.guard = 'enforce';\n{scope} cofferdam.revision = {};\n{scope} cofferdam.created = ''",
                 self.literal(revision)
             ),
-            2,
+            3,
+        ))
+    }
+
+    fn allow_drop(&self, table: &str) -> Option<String> {
+        // The drop trigger spares the objects listed in cofferdam.created.
+        Some(format!(
+            "SELECT set_config('cofferdam.created', concat_ws(',', \
+             nullif(current_setting('cofferdam.created', true), ''), to_regclass({})::oid), false)",
+            self.literal(table)
         ))
     }
 
     fn disarm_backstop(&self) -> Option<(&'static str, usize)> {
-        Some(("RESET cofferdam.guard;\nRESET cofferdam.revision", 2))
+        Some((
+            "RESET cofferdam.guard;\nRESET cofferdam.revision;\nRESET cofferdam.created",
+            3,
+        ))
     }
 
     fn install_backstop(&self) -> Option<&'static str> {
@@ -126,7 +138,8 @@ impl Engine for Postgres {
         Some((
             CHECK_BACKSTOP,
             "the PostgreSQL drop backstop (an sql_drop event trigger) cannot be installed: it needs a superuser; \
-             the runtime guard still checks every statement sent through Migration",
+             the runtime guard still checks every statement sent through Migration, and TRUNCATE triggers \
+             guard the tables the role may add triggers to",
         ))
     }
 }

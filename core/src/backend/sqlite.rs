@@ -85,6 +85,20 @@ impl Engine for Sqlite {
         LockMethod::File
     }
 
+    fn columns_sql(&self, table: &str) -> String {
+        match table.split_once('.') {
+            Some((schema, table)) => format!(
+                "SELECT name FROM pragma_table_info({}, {})",
+                self.literal(table),
+                self.literal(schema)
+            ),
+            None => format!(
+                "SELECT name FROM pragma_table_info({})",
+                self.literal(table)
+            ),
+        }
+    }
+
     #[cfg(feature = "sqlite")]
     fn lock_file(&self, url: &str, table: &str) -> crate::Result<Option<std::path::PathBuf>> {
         use std::str::FromStr;

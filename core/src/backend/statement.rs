@@ -19,23 +19,6 @@ pub trait Statement {
     fn never_destructive(&self) -> bool {
         false
     }
-
-    /// Not part of the API (implementers outside cofferdam cannot name the
-    /// argument): true for cofferdam's own impls of sea-query kinds that
-    /// cannot destroy data. Their output is one statement of a known kind,
-    /// so the guard classifies it by kind and does not parse the text.
-    #[doc(hidden)]
-    fn classified_by_kind(&self, _: sealed::Token) -> bool {
-        false
-    }
-}
-
-/// Keeps [`Statement::classified_by_kind`] to this crate: a user's own
-/// `Statement` cannot claim to be safe and skip the guard.
-pub(crate) mod sealed {
-    /// Only this crate can build one.
-    #[derive(Debug, Clone, Copy)]
-    pub struct Token(pub(crate) ());
 }
 
 impl<S: Statement + ?Sized> Statement for &S {
@@ -44,9 +27,6 @@ impl<S: Statement + ?Sized> Statement for &S {
     }
     fn never_destructive(&self) -> bool {
         (**self).never_destructive()
-    }
-    fn classified_by_kind(&self, token: sealed::Token) -> bool {
-        (**self).classified_by_kind(token)
     }
 }
 
@@ -57,9 +37,6 @@ impl<S: Statement + ?Sized> Statement for &mut S {
     fn never_destructive(&self) -> bool {
         (**self).never_destructive()
     }
-    fn classified_by_kind(&self, token: sealed::Token) -> bool {
-        (**self).classified_by_kind(token)
-    }
 }
 
 /// Implements [`Statement`] for sea-query types rendered by `$render`
@@ -68,9 +45,6 @@ macro_rules! statements {
     ($render:path; $($ty:ty => $safe:literal),* $(,)?) => {$(
         impl Statement for $ty {
             fn never_destructive(&self) -> bool {
-                $safe
-            }
-            fn classified_by_kind(&self, _: sealed::Token) -> bool {
                 $safe
             }
             fn to_sql(&self, backend: Backend) -> String {
@@ -96,7 +70,7 @@ statements!(
 statements!(
     QueryStatementWriter::to_string;
     sea_query::InsertStatement => true,
-    sea_query::UpdateStatement => true,
+    sea_query::UpdateStatement => false,
     sea_query::DeleteStatement => false,
     sea_query::SelectStatement => true,
 );
