@@ -47,6 +47,7 @@ use std::time::Duration;
 use target::{Backend, Database, Databases};
 use variants::{Applied, Prepared, Startup, Variant};
 
+/// Any error of a bench step; the bench only reports it.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Benchmark of applying revisions, cofferdam against its peers.

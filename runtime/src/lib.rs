@@ -31,6 +31,23 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Mounting the `migrate` command
+//!
+//! With the `cli` feature, [`cli::MigrateCommand`] is a clap subcommand the
+//! application puts in its own command line, so that `myapp migrate up`
+//! works:
+//!
+//! ```rust,ignore
+//! #[derive(clap::Subcommand)]
+//! enum Command {
+//!     Serve,
+//!     /// Manage the database schema.
+//!     Migrate(cofferdam::cli::MigrateCommand),
+//! }
+//! // ...
+//! Command::Migrate(command) => command.run(my_migrations::migrator()).await,
+//! ```
+//!
 //! # Features
 //!
 //! | feature    | default | what it adds |
@@ -38,8 +55,28 @@
 //! | `sqlite`   | yes     | SQLite through sqlx (bundled library) |
 //! | `postgres` | no      | PostgreSQL |
 //! | `mysql`    | no      | MySQL and MariaDB |
-//! | `cli`      | yes     | [`cli::MigrateCommand`], the `migrate` subcommand for your binary |
-//! | `drain`    | yes     | [`drain`], graceful shutdown for tower/axum/hyper servers |
+//! | `cli`      | yes     | [`cli::MigrateCommand`], the `migrate` subcommand for your binary (crate `cofferdam-cli`) |
+//! | `drain`    | yes     | [`drain`], graceful shutdown for tower/axum/hyper servers (crate `cofferdam-drain`) |
+//!
+//! **Why `cli` is a default feature.** The user this crate is built for is
+//! an application binary that mounts `migrate` (see the design notes in the
+//! README): with the default features that is one line of code and no
+//! feature to discover. The cost falls on crates that only declare
+//! migrations (a `migrations` library shared by an app and its tests):
+//! they should write `default-features = false, features = ["postgres"]`,
+//! and then compile no clap, serde_json or tracing-subscriber. Nothing
+//! global happens merely by linking the `cli` feature: the panic hook,
+//! signal handlers and tracing subscriber are installed only while
+//! `MigrateCommand::run` runs, and an application's own subscriber is kept.
+//!
+//! # Crates
+//!
+//! This crate is a facade. The engine is `cofferdam-core` (re-exported
+//! here at the root), the macros are `cofferdam-macros`, the command is
+//! `cofferdam-cli` (as [`cli`]) and the drain helper `cofferdam-drain` (as
+//! [`drain`]). The split exists because `cofferdam-cli` builds on the engine
+//! while this crate re-exports the CLI, and cargo forbids that cycle inside
+//! one crate's optional features.
 //!
 //! # Limits
 //!
@@ -53,76 +90,24 @@
 
 #![forbid(unsafe_code)]
 
-mod admin;
-mod apply;
-mod backstop;
-mod conn;
-mod error;
-mod graph;
-mod history;
-mod lock;
-mod migration;
-mod migrator;
-mod plan;
-mod report;
-mod revision;
-mod rows;
-mod statement;
-mod url;
+pub use cofferdam_core::*;
+pub use cofferdam_macros::{destructive, migration};
 
 #[cfg(feature = "cli")]
-pub mod cli;
+pub use cofferdam_cli as cli;
 
 #[cfg(feature = "drain")]
 pub use cofferdam_drain as drain;
 
-pub use cofferdam_macros::{destructive, migration};
-pub use error::{Error, Result, report};
-pub use history::{AppliedRevision, State};
-pub use migration::{Migration, RawConnection, StatementLog};
-pub use migrator::{DEFAULT_HISTORY_TABLE, Migrator};
-pub use plan::Down;
-pub use report::{Event, PendingRevision, Rendered, Report, Resolution, RevisionRun, Status, Up};
-pub use revision::{Review, Revision};
-pub use rows::FromAnyRow;
-pub use statement::Statement;
-pub use url::{Backend, default_database_url, redact};
-
-/// Cancels a run between revisions: see [`Migrator::stop_on`].
-pub use tokio_util::sync::CancellationToken;
-
-/// sea-query, re-exported so migrations build statements with the same version.
-pub use sea_query;
-/// sqlx, re-exported for [`Migration::connection`] users.
-pub use sqlx;
-
 /// What a migrations file needs: `use cofferdam::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Backend, Migration, Result, destructive, migration};
-    pub use sea_query::{Alias, ColumnDef, Expr, ExprTrait, ForeignKey, Index, Query, Table};
+    pub use cofferdam_core::prelude::*;
+    pub use cofferdam_macros::{destructive, migration};
 }
 
-/// Defines `fn migrator() -> cofferdam::Migrator` for the revisions of the
-/// crate it is written in. Calling it also makes sure the crate is linked, so
-/// that its revisions are collected.
-///
-/// ```rust,ignore
-/// cofferdam::migration_set!(pub fn migrator);
-/// ```
-#[macro_export]
-macro_rules! migration_set {
-    ($vis:vis fn $name:ident) => {
-        /// The migrator for the revisions defined in this crate.
-        $vis fn $name() -> $crate::Migrator {
-            $crate::Migrator::new(::core::env!("CARGO_CRATE_NAME"))
-        }
-    };
-}
-
-// Not public API: used by the code `#[migration]` generates.
+// Not public API: the code `#[migration]` generates names
+// `::cofferdam::__private::...`, so the path must exist in this crate.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::revision::{BoxFuture, MigrationFn, Review, Revision, RevisionRef};
-    pub use inventory;
-    pub use std::boxed::Box;
+    pub use cofferdam_core::__private::*;
 }

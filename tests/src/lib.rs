@@ -8,6 +8,7 @@
 //! them, unless `CI` is set: in CI every backend is mandatory and an
 //! unreachable server fails the test.
 
+pub mod cli_sets;
 mod run;
 
 pub use run::Run;
@@ -371,6 +372,7 @@ pub fn isolate<'c>(
         .env_remove("RUST_LOG")
         .env_remove("RUST_BACKTRACE")
         .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
         .current_dir(std::env::temp_dir())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())

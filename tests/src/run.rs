@@ -4,8 +4,11 @@
 /// What one run printed and how it exited.
 #[derive(Debug)]
 pub struct Run {
+    /// The exit code (-1 when a signal ended the process).
     pub code: i32,
+    /// Everything printed on stdout.
     pub stdout: String,
+    /// Everything printed on stderr.
     pub stderr: String,
 }
 

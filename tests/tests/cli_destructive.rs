@@ -6,29 +6,10 @@
 mod cli_support;
 
 use cli_support::migrate;
-use cofferdam::prelude::*;
 use cofferdam_tests::{Backend, TestDb, backend_tests};
-
-#[test]
-fn cli_child() {
-    cli_support::child_entry();
-}
 
 const SET: &str = "cli_destructive";
 const REASON: &str = "legacy was copied into body in 2024; backup taken";
-
-#[migration(set = "cli_destructive")]
-async fn create_notes(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, legacy TEXT)")
-        .await
-}
-
-#[migration(set = "cli_destructive", after = create_notes)]
-#[destructive(reviewed, reason = "legacy was copied into body in 2024; backup taken")]
-async fn drop_legacy(m: &mut Migration<'_>) -> Result<()> {
-    m.exec(Table::alter().table("notes").drop_column("legacy"))
-        .await
-}
 
 backend_tests!(destructive_revisions_need_the_key);
 

@@ -6,13 +6,7 @@
 mod cli_support;
 
 use cli_support::migrate;
-use cofferdam::prelude::*;
 use cofferdam_tests::{Backend, TestDb, backend_tests, fresh_database};
-
-#[test]
-fn cli_child() {
-    cli_support::child_entry();
-}
 
 const HISTORY: &str = "cofferdam_history";
 
@@ -20,19 +14,6 @@ fn history(rows: &[(&str, &str)]) -> Vec<(String, String)> {
     rows.iter()
         .map(|(id, state)| ((*id).to_owned(), (*state).to_owned()))
         .collect()
-}
-
-#[migration(set = "cli_outside_tx")]
-async fn make_widgets(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("CREATE TABLE widgets (id INTEGER PRIMARY KEY)")
-        .await
-}
-
-/// Outside a transaction, like `CREATE INDEX CONCURRENTLY`; names a column that does not exist.
-#[migration(set = "cli_outside_tx", after = make_widgets, transaction = false)]
-async fn index_widgets(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("CREATE INDEX widgets_colour ON widgets (colour)")
-        .await
 }
 
 backend_tests!(
@@ -85,22 +66,6 @@ async fn a_failure_outside_a_transaction_blocks_until_resolved(db: TestDb) {
         .stdout_has("pending  index_widgets");
 }
 
-#[migration(set = "cli_irreversible")]
-async fn keep_forever(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("CREATE TABLE kept (id INTEGER PRIMARY KEY)")
-        .await
-}
-
-#[migration(set = "cli_irreversible", after = keep_forever, down = unmake_extra)]
-async fn make_extra(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("CREATE TABLE extra (id INTEGER PRIMARY KEY)")
-        .await
-}
-
-async fn unmake_extra(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("DROP TABLE extra").await
-}
-
 async fn down_refuses_an_irreversible_revision(db: TestDb) {
     const SET: &str = "cli_irreversible";
     migrate(SET, &db.url, &["up"]).await.expect(0);
@@ -129,31 +94,6 @@ async fn down_refuses_an_irreversible_revision(db: TestDb) {
         .stderr_has("revision `make_extra` is not applied");
 }
 
-#[migration(set = "cli_reads_data")]
-async fn seed_colours(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("CREATE TABLE colours (id INTEGER PRIMARY KEY, name VARCHAR(20))")
-        .await?;
-    m.execute("INSERT INTO colours (id, name) VALUES (1, 'red')")
-        .await
-}
-
-/// Its statements depend on the rows it reads.
-#[migration(set = "cli_reads_data", after = seed_colours)]
-async fn copy_colours(m: &mut Migration<'_>) -> Result<()> {
-    let rows: Vec<(i64,)> = m.fetch_all("SELECT id FROM colours").await?;
-    for (id,) in rows {
-        m.execute(&format!("UPDATE colours SET name = 'copy' WHERE id = {id}"))
-            .await?;
-    }
-    Ok(())
-}
-
-#[migration(set = "cli_reads_data", after = copy_colours)]
-async fn index_colours(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("CREATE INDEX colours_name ON colours (name)")
-        .await
-}
-
 async fn sql_names_the_revisions_it_cannot_render(db: TestDb) {
     const SET: &str = "cli_reads_data";
     let run = migrate(SET, &db.url, &["sql"])
@@ -179,13 +119,6 @@ async fn sql_names_the_revisions_it_cannot_render(db: TestDb) {
     }
 }
 
-#[migration(set = "cli_panics")]
-async fn panics_midway(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("CREATE TABLE half_made (id INTEGER PRIMARY KEY)")
-        .await?;
-    panic!("simulated bug in a migration");
-}
-
 /// A panic prints one line with its location, then the error paragraph; no backtrace.
 #[tokio::test]
 async fn a_panicking_migration_is_reported_in_one_paragraph() {
@@ -195,7 +128,7 @@ async fn a_panicking_migration_is_reported_in_one_paragraph() {
     let run = migrate("cli_panics", &db.url, &["up"])
         .await
         .expect(1)
-        .stderr_has("panic at tests/tests/cli_failed.rs:")
+        .stderr_has("panic at tests/src/cli_sets.rs:")
         .stderr_has(": simulated bug in a migration\n")
         .stderr_has("error: revision `panics_midway` failed and was rolled back: the migration panicked: simulated bug in a migration");
     assert!(!run.stderr.contains("stack backtrace"), "{}", run.stderr);

@@ -5,33 +5,9 @@
 mod cli_support;
 
 use cli_support::migrate;
-use cofferdam::prelude::*;
 use cofferdam_tests::{TestDb, backend_tests};
 
-#[test]
-fn cli_child() {
-    cli_support::child_entry();
-}
-
 const SET: &str = "cli_two_heads";
-
-#[migration(set = "cli_two_heads")]
-async fn base(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("CREATE TABLE base_table (id INTEGER PRIMARY KEY)")
-        .await
-}
-
-#[migration(set = "cli_two_heads", after = base)]
-async fn left_branch(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("CREATE TABLE left_table (id INTEGER PRIMARY KEY)")
-        .await
-}
-
-#[migration(set = "cli_two_heads", after = base)]
-async fn right_branch(m: &mut Migration<'_>) -> Result<()> {
-    m.execute("CREATE TABLE right_table (id INTEGER PRIMARY KEY)")
-        .await
-}
 
 backend_tests!(two_heads_block_up_and_check_until_merged);
 

@@ -104,9 +104,21 @@ async fn drop_archive(m: &mut Migration<'_>) -> Result<()> {
 
 async fn destructive_revisions_need_the_deploy_key(db: TestDb) {
     let migrator = Migrator::new("reviewed");
+    let pending = migrator.pending_destructive(&db.url).await.unwrap();
     assert_eq!(
-        migrator.pending_destructive(&db.url).await.unwrap(),
-        [("drop_archive".to_owned(), "DROP TABLE archive".to_owned())]
+        pending
+            .iter()
+            .map(|op| (
+                op.revision.as_str(),
+                op.operation.as_str(),
+                op.reason.as_deref()
+            ))
+            .collect::<Vec<_>>(),
+        [(
+            "drop_archive",
+            "DROP TABLE archive",
+            Some("archive exported to S3 in OPS-42")
+        )]
     );
     let error = migrator.up(&db.url).await.unwrap_err();
     assert!(

@@ -1,0 +1,283 @@
+//! The `migrate` subcommand an application mounts in its own command line,
+//! re-exported as `cofferdam::cli` behind cofferdam's `cli` feature.
+//!
+//! It presents what `cofferdam-core` returns (reports, statuses, errors with
+//! their hints) and maps failures to exit codes; it decides nothing about
+//! migrations itself.
+//!
+//! ```rust,ignore
+//! #[derive(clap::Subcommand)]
+//! enum Command {
+//!     Serve,
+//!     /// Manage the database schema.
+//!     Migrate(cofferdam::cli::MigrateCommand),
+//! }
+//! // ...
+//! Command::Migrate(command) => command.run(my_migrations::migrator()).await,
+//! ```
+//!
+//! # Verbs
+//!
+//! | verb | what it does | touches the database |
+//! |------|--------------|----------------------|
+//! | `up [--to REV] [--allow-destructive] [--dry-run]` | apply pending revisions | writes (dry run: rolled back) |
+//! | `down [-n N \| --to REV]` | revert with `down` functions | writes |
+//! | `status [--json]` | applied, pending, failed; exit 3 when not at head | reads |
+//! | `history [--json]` | applied revisions: when, how long, by whom, review | reads |
+//! | `heads [--json]`, `graph [--json] [--status]` | the revision graph | no (`graph --status` reads) |
+//! | `check [--json] [--offline] [--allow-destructive]` | the CI gate | reads (`--offline`: no) |
+//! | `stamp REV` | record the database as being at REV, running nothing | writes history only |
+//! | `resolve REV --applied \| --rolled-back` | settle a failed revision fixed by hand | writes history only |
+//! | `sql [--to REV] [--json]` | print the SQL `up` would run | reads history |
+//! | `new NAME [--after REV]... [--dir DIR]` | scaffold a migration file | no |
+//!
+//! # Exit codes
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0    | success; for `status`, the database is at head; for `check`, all is well |
+//! | 1    | an error not listed below: a revision failed and was rolled back, an irreversible revision, a bad URL, a broken graph |
+//! | 2    | usage: bad arguments, including a revision id this binary does not know |
+//! | 3    | `status`: revisions are pending |
+//! | 4    | a revision is recorded as failed or unfinished: fix the schema, then `migrate resolve` |
+//! | 5    | destructive revisions are pending and `--allow-destructive` was not given |
+//! | 6    | the revision graph has more than one head |
+//! | 7    | an applied revision was edited after it ran (checksum drift) |
+//! | 8    | the database has applied revisions this binary does not know |
+//! | 9    | the database could not be reached or refused the login |
+//! | 10   | another run holds the migration lock and `--lock-timeout` passed |
+//! | 130  | interrupted by SIGINT/SIGTERM: the running revision finished or rolled back, no later one started |
+//!
+//! `status` and `check` report every problem they find and exit with the code
+//! of the first in this order: several heads (6, `check` only), failed (4),
+//! unknown (8), drift (7), then pending destructive (5, `check`) or pending (3,
+//! `status`).
+
+#![forbid(unsafe_code)]
+
+mod admin;
+mod check;
+mod errors;
+mod graph;
+mod new;
+mod output;
+mod read;
+mod run;
+mod sql;
+mod up;
+
+use clap::{Args, Parser, Subcommand};
+use cofferdam_core::{Migrator, default_database_url};
+use output::Output;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit codes of the `migrate` subcommand; see the [module docs](self) for when each is used.
+pub mod exit {
+    /// Success; `status`: at head; `check`: all is well.
+    pub const OK: u8 = 0;
+    /// An error with no code of its own.
+    pub const ERROR: u8 = 1;
+    /// Bad arguments, including an unknown revision id (clap uses 2 as well).
+    pub const USAGE: u8 = 2;
+    /// `status`: pending revisions.
+    pub const PENDING: u8 = 3;
+    /// A revision is recorded as failed or unfinished.
+    pub const FAILED: u8 = 4;
+    /// Destructive revisions pending without `--allow-destructive`.
+    pub const DESTRUCTIVE: u8 = 5;
+    /// More than one head.
+    pub const MULTIPLE_HEADS: u8 = 6;
+    /// Checksum drift: an applied revision was edited.
+    pub const DRIFT: u8 = 7;
+    /// Applied revisions unknown to this binary.
+    pub const UNKNOWN: u8 = 8;
+    /// The database could not be reached, or refused the credentials.
+    pub const UNREACHABLE: u8 = 9;
+    /// Another run holds the lock.
+    pub const LOCKED: u8 = 10;
+    /// Interrupted by a signal.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    ok (status: at head; check: all is well)
+  1    error (a revision failed and was rolled back, bad URL, irreversible revision, ...)
+  2    usage (bad arguments, unknown revision id)
+  3    status: revisions are pending
+  4    a revision is recorded as failed: fix the schema, then `migrate resolve`
+  5    destructive revisions pending without --allow-destructive
+  6    the revision graph has more than one head
+  7    an applied revision was edited (checksum drift)
+  8    the database has applied revisions this binary does not know
+  9    the database could not be reached or refused the login
+  10   another run holds the migration lock (raise --lock-timeout or retry)
+  130  interrupted by SIGINT/SIGTERM; the running revision finished or rolled back
+
+Database URL: --database-url, else DATABASE_URL, else a SQLite file named after this binary.
+Examples: postgres://USER:PASSWORD@HOST/DB, mysql://USER:PASSWORD@HOST/DB, sqlite://app.db?mode=rwc";
+
+/// `migrate`: manage the database schema.
+///
+/// Mount it in the application's own clap command line and call
+/// [`run`](MigrateCommand::run) with the application's migrator.
+#[derive(Debug, Args)]
+#[command(after_long_help = EXIT_CODES)]
+pub struct MigrateCommand {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    verb: Verb,
+}
+
+/// Options shared by every verb.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+struct GlobalArgs {
+    /// Database URL [default: a SQLite file named after this binary]
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    /// Seconds to wait for another run's lock before giving up (exit 10)
+    #[arg(long, default_value_t = 30, global = true, value_name = "SECONDS")]
+    lock_timeout: u64,
+    /// Seconds to wait for the database to accept the connection (exit 9)
+    #[arg(long, default_value_t = 10, global = true, value_name = "SECONDS")]
+    connect_timeout: u64,
+    /// History table name
+    #[arg(long, default_value = cofferdam_core::DEFAULT_HISTORY_TABLE, global = true, value_name = "NAME")]
+    history_table: String,
+    /// Print only errors (and the JSON of --json)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more: -v logs each step, -vv debug logs
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Verb {
+    /// Apply pending revisions, each in its own transaction
+    Up(up::UpArgs),
+    /// Revert the last revision (or more) by running its `down` function
+    Down(up::DownArgs),
+    /// Show applied, pending and failed revisions; exit 0 at head, 3 pending, 4 failed
+    Status(read::JsonArg),
+    /// List applied revisions: when, how long, by whom, destructive and why
+    History(read::JsonArg),
+    /// Print the head revision(s) of the graph in this binary (no database needed)
+    Heads(read::JsonArg),
+    /// Print the revision graph, parents first, with merges and heads marked
+    Graph(graph::GraphArgs),
+    /// The CI gate: one head, no failed, unknown or edited revision, no unreviewed destruction
+    Check(check::CheckArgs),
+    /// Record the database as being at REV without running anything
+    Stamp(admin::StampArgs),
+    /// Settle a revision recorded as failed, after fixing the database by hand
+    Resolve(admin::ResolveArgs),
+    /// Print the SQL that `up` would run, without running it
+    Sql(sql::SqlArgs),
+    /// Create a new migration file whose parent is the current head
+    New(new::NewArgs),
+}
+
+impl Verb {
+    fn json(&self) -> bool {
+        match self {
+            Verb::Status(a) | Verb::History(a) | Verb::Heads(a) => a.json,
+            Verb::Graph(a) => a.json,
+            Verb::Check(a) => a.json,
+            Verb::Sql(a) => a.json,
+            _ => false,
+        }
+    }
+}
+
+/// What every verb needs: where to print, which database, which migrator.
+#[derive(Debug)]
+struct Ctx {
+    out: Output,
+    url: String,
+    migrator: Migrator,
+}
+
+impl MigrateCommand {
+    /// Parses the command from arguments, as if they followed `myapp migrate`.
+    ///
+    /// For tests, and for applications that run a verb from their own code:
+    /// `MigrateCommand::try_parse_from(["status", "--json"])`.
+    pub fn try_parse_from<I, T>(args: I) -> Result<MigrateCommand, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        #[derive(Debug, Parser)]
+        #[command(name = "migrate")]
+        struct Wrapper {
+            #[command(flatten)]
+            command: MigrateCommand,
+        }
+        let args = std::iter::once(std::ffi::OsString::from("migrate"))
+            .chain(args.into_iter().map(Into::into));
+        Wrapper::try_parse_from(args).map(|w| w.command)
+    }
+
+    /// Runs the verb against `migrator`'s set and returns the process exit code.
+    pub async fn run(self, migrator: Migrator) -> ExitCode {
+        ExitCode::from(self.exit_code(migrator).await)
+    }
+
+    /// Runs the verb and returns the numeric exit code (see [`exit`]).
+    pub async fn exit_code(self, migrator: Migrator) -> u8 {
+        let url = self
+            .global
+            .database_url
+            .clone()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(default_database_url);
+        let out = Output::new(
+            self.global.quiet,
+            self.global.verbose,
+            self.verb.json(),
+            &url,
+        );
+        out.init_tracing();
+        let migrator = migrator
+            .lock_timeout(Duration::from_secs(self.global.lock_timeout))
+            .connect_timeout(Duration::from_secs(self.global.connect_timeout))
+            .history_table(&self.global.history_table);
+        let ctx = Ctx { out, url, migrator };
+        match self.verb {
+            Verb::Up(args) => up::up(ctx, args).await,
+            Verb::Down(args) => up::down(ctx, args).await,
+            Verb::Status(args) => read::status(&ctx, args.json).await,
+            Verb::History(args) => read::history(&ctx, args.json).await,
+            Verb::Heads(args) => read::heads(&ctx, args.json),
+            Verb::Graph(args) => graph::graph(&ctx, args).await,
+            Verb::Check(args) => check::check(&ctx, args).await,
+            Verb::Stamp(args) => admin::stamp(&ctx, args).await,
+            Verb::Resolve(args) => admin::resolve(&ctx, args).await,
+            Verb::Sql(args) => sql::sql(&ctx, args).await,
+            Verb::New(args) => new::new(&ctx, args),
+        }
+    }
+}
+
+impl Ctx {
+    /// The URL for verbs that only read. A SQLite URL usually carries
+    /// `mode=rwc`, which would create the file just to look at it; when the
+    /// file does not exist, read an empty in-memory database instead, so
+    /// that a read leaves no trace. A file in a directory that does not
+    /// exist is left to fail, as an unreachable database.
+    fn read_url(&self) -> String {
+        match cofferdam_core::read_only_url(&self.url) {
+            Some((url, path)) => {
+                self.out.note(&format!(
+                    "the SQLite file `{path}` does not exist yet; reading it as an empty database (nothing is created)"
+                ));
+                url
+            }
+            None => self.url.clone(),
+        }
+    }
+}

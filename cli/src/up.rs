@@ -1,0 +1,168 @@
+//! `up` and `down`: the verbs that change the schema.
+
+use super::output::{CYAN, YELLOW};
+use super::output::{human, plural};
+use super::run::{Mode, Run};
+use super::{Ctx, exit};
+use cofferdam_core::{Down, Report, Up};
+
+/// Options of `migrate up`.
+#[derive(Debug, clap::Args)]
+pub(super) struct UpArgs {
+    /// Stop at this revision (and its ancestors) instead of the head
+    #[arg(long, value_name = "REV")]
+    to: Option<String>,
+    /// Apply revisions marked #[destructive(reviewed)]; without it `up` refuses them (exit 5)
+    #[arg(long)]
+    allow_destructive: bool,
+    /// Rehearse: run every statement in a transaction that is rolled back, printing each with its duration (PostgreSQL, SQLite)
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Options of `migrate down`.
+#[derive(Debug, clap::Args)]
+pub(super) struct DownArgs {
+    /// Revert the last N applied revisions [default: 1]
+    #[arg(short = 'n', long = "steps", value_name = "N", conflicts_with = "to",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    steps: Option<u32>,
+    /// Revert every revision that REV does not build on, keeping REV applied
+    #[arg(long, value_name = "REV")]
+    to: Option<String>,
+}
+
+pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
+    let Ctx { out, url, migrator } = ctx;
+    let mode = if args.dry_run {
+        Mode::Rehearse
+    } else {
+        Mode::Apply
+    };
+    let run = Run::start(&out, mode);
+    let migrator = migrator
+        .allow_destructive(args.allow_destructive)
+        .stop_on(run.token())
+        .on_event(run.observer());
+    let mut options = Up::new().dry_run(args.dry_run);
+    if let Some(to) = &args.to {
+        options = options.to(to);
+    }
+    tracing::info!(database = %cofferdam_core::redact(&url), target = ?args.to, dry_run = args.dry_run, "migrate up");
+    let report = match run.drive("up", migrator.up_with(&url, &options)).await {
+        Ok(report) => report,
+        Err(code) => return code,
+    };
+    let target = match &args.to {
+        Some(to) => to.clone(),
+        None => migrator
+            .heads()
+            .map(|heads| heads.join(", "))
+            .unwrap_or_default(),
+    };
+    if args.dry_run {
+        rehearsal(&out, &migrator, &report, &target);
+    } else if report.revisions.is_empty() {
+        out.line(&format!("already at {target}; nothing to apply"));
+    } else {
+        out.line(&format!(
+            "applied {} in {}; now at {target}",
+            plural(report.revisions.len(), "revision"),
+            human(total(&report))
+        ));
+    }
+    exit::OK
+}
+
+/// Prints a dry run: each revision with its statements and their durations.
+fn rehearsal(
+    out: &super::output::Output,
+    migrator: &cofferdam_core::Migrator,
+    report: &Report,
+    target: &str,
+) {
+    if report.revisions.is_empty() && report.skipped.is_empty() {
+        out.line(&format!("already at {target}; nothing to rehearse"));
+        return;
+    }
+    let revisions = migrator.revisions().unwrap_or_default();
+    for run in &report.revisions {
+        out.line(&format!(
+            "  {} {} ({})",
+            out.paint(CYAN, "rehearsed"),
+            run.id,
+            human(run.duration)
+        ));
+        for statement in report.statements.iter().filter(|s| s.revision == run.id) {
+            let took = statement.duration.map(human).unwrap_or_default();
+            let sql = statement.sql.trim().replace('\n', "\n              ");
+            out.line(&format!("    {took:>8}  {sql}"));
+        }
+        if let Some(review) = revisions
+            .iter()
+            .find(|r| r.id == run.id)
+            .and_then(|r| r.review)
+        {
+            out.line(&format!(
+                "              destructive ({}): a real `up` needs --allow-destructive",
+                review.operations.join(", ")
+            ));
+        }
+    }
+    for skipped in &report.skipped {
+        out.line(&format!(
+            "  {} {skipped}: it runs outside a transaction (transaction = false), so a dry run could not undo it",
+            out.paint(YELLOW, "skipped  ")
+        ));
+    }
+    out.line(&format!(
+        "dry run: {} ran in {} and {} rolled back; nothing was changed",
+        plural(report.revisions.len(), "revision"),
+        human(total(report)),
+        if report.revisions.len() == 1 {
+            "was"
+        } else {
+            "were"
+        }
+    ));
+}
+
+pub(super) async fn down(ctx: Ctx, args: DownArgs) -> u8 {
+    let Ctx { out, url, migrator } = ctx;
+    let down = match &args.to {
+        Some(to) => Down::To(to.clone()),
+        None => Down::Steps(args.steps.unwrap_or(1) as usize),
+    };
+    let run = Run::start(&out, Mode::Revert);
+    let migrator = migrator.stop_on(run.token()).on_event(run.observer());
+    tracing::info!(database = %cofferdam_core::redact(&url), ?down, "migrate down");
+    let report = match run.drive("down", migrator.down(&url, down)).await {
+        Ok(report) => report,
+        Err(code) => return code,
+    };
+    if report.revisions.is_empty() {
+        out.line(match &args.to {
+            Some(_) => "nothing to revert: no applied revision builds on it",
+            None => "nothing to revert: no revision is applied",
+        });
+        return exit::OK;
+    }
+    // Where the database stands now, for the summary; not worth failing over.
+    let now = match migrator.status(&url).await {
+        Ok(status) => match status.current_heads().join(", ") {
+            heads if heads.is_empty() => "; no revision is applied now".to_owned(),
+            heads => format!("; now at {heads}"),
+        },
+        Err(_) => String::new(),
+    };
+    out.line(&format!(
+        "reverted {} in {}{now}",
+        plural(report.revisions.len(), "revision"),
+        human(total(&report))
+    ));
+    exit::OK
+}
+
+fn total(report: &Report) -> std::time::Duration {
+    report.revisions.iter().map(|r| r.duration).sum()
+}

@@ -1,0 +1,85 @@
+//! What a person should do after an error: the one place the runtime's
+//! advice lives, for the CLI (which prints it as `hint: ...`) and for any
+//! other front end.
+
+use crate::error::{Error, report};
+
+impl Error {
+    /// What a person should do next, for errors whose message does not say
+    /// it already: the one place the runtime's advice lives. The CLI prints
+    /// it after the message as `hint: ...`.
+    pub fn hint(&self) -> Option<String> {
+        const URL_SOURCES: &str = "The URL comes from --database-url, else DATABASE_URL, else a SQLite file named after this binary.";
+        match self {
+            Error::RevisionFailed {
+                revision,
+                rolled_back,
+                applied_before,
+                ..
+            } => {
+                let before = if applied_before.is_empty() {
+                    "No revision was applied before it in this run.".to_owned()
+                } else {
+                    format!(
+                        "Applied before it in this run: {}.",
+                        applied_before.join(", ")
+                    )
+                };
+                Some(if *rolled_back {
+                    format!(
+                        "{before} The database is as it was before `{revision}`: fix the migration (or the data it tripped on) and run `migrate up` again."
+                    )
+                } else {
+                    format!(
+                        "{before} `{revision}` ran outside a transaction, so part of it may have been applied, and it now blocks further runs: \
+                         inspect the schema, finish or undo its changes by hand, then run `migrate resolve {revision} --applied` or `--rolled-back`."
+                    )
+                })
+            }
+            Error::Interrupted { next, .. } => Some(format!(
+                "Nothing is half-done: the run stopped between revisions. Run the same command again to continue with `{next}`."
+            )),
+            Error::DestructiveNotAllowed { .. } => Some(
+                "Review them (`migrate sql` shows the statements), take a backup, then run `migrate up --allow-destructive`."
+                    .to_owned(),
+            ),
+            Error::Irreversible { revision } => Some(format!(
+                "Revert to a revision after `{revision}` with `migrate down --to`, or undo `{revision}` by hand and record it with `migrate stamp`."
+            )),
+            Error::Connect { .. } => Some(format!(
+                "Check that the server is running, the URL is right and the credentials are valid. {URL_SOURCES}"
+            )),
+            Error::ConnectTimeout { .. } => Some(format!(
+                "Check the host, port and firewall, or raise --connect-timeout. {URL_SOURCES}"
+            )),
+            _ => None,
+        }
+    }
+
+    /// The error as one line with its causes, what happened first: like
+    /// [`report`], but for the variants whose message puts the advice first
+    /// (a failed revision, a refused connection), the advice is left to
+    /// [`Error::hint`] and the cause follows the headline directly.
+    pub fn headline(&self) -> String {
+        match self {
+            Error::Connect { url, source } => {
+                format!("could not connect to {url}: {}", report(source))
+            }
+            Error::RevisionFailed {
+                revision,
+                rolled_back,
+                source,
+                ..
+            } => format!(
+                "revision `{revision}` failed{}: {}",
+                if *rolled_back {
+                    " and was rolled back"
+                } else {
+                    " and is recorded as failed"
+                },
+                report(&**source)
+            ),
+            other => report(other),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The [`Engine`] trait: what differs between engines, as facts and SQL
+//! text. Why a trait object and not generics: see the module docs of
+//! [`crate::backend`].
+
+use crate::Result;
+
+/// How an engine serialises migration runs.
+#[derive(Debug)]
+pub(crate) enum LockMethod {
+    /// A lock held by the database session: `acquire` answers true/1 when
+    /// it got the lock, false/0 when another session holds it, NULL on error.
+    Session { acquire: String, release: String },
+    /// An OS lock on a file beside the database (see [`Engine::lock_file`]).
+    File,
+}
+
+/// What differs between engines, as facts and SQL text. See the module docs.
+pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
+    /// The lower-case name, as in cargo features.
+    fn name(&self) -> &'static str;
+
+    /// The classifier's dialect.
+    fn dialect(&self) -> cofferdam_lint::Dialect;
+
+    /// Whether DDL runs inside a transaction that can be rolled back.
+    fn transactional_ddl(&self) -> bool;
+
+    /// Whether statements may be queued and sent together in one round trip.
+    fn pipelined(&self) -> bool;
+
+    /// The statement that opens a revision's transaction.
+    fn begin(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    /// `value` as a string literal, escaped by sea-query for this engine.
+    fn literal(&self, value: &str) -> String;
+
+    /// Whether a database error (SQLSTATE or vendor `code`, `message`) means
+    /// "this table does not exist".
+    fn is_missing_table(&self, code: Option<&str>, message: &str) -> bool;
+
+    /// An expression the server evaluates to the milliseconds since the
+    /// revision started (`applied_at`, an RFC 3339 literal), so that a
+    /// pipelined revision still records how long its statements took.
+    /// None: the engine cannot, and the runtime measures it.
+    fn measured_duration(&self, applied_at: &str) -> Option<String>;
+
+    /// An aggregate over the history table's `id`, `checksum` and `state`
+    /// giving `id:checksum:state` joined by `,` in byte order of id. None
+    /// where the engine cannot do it reliably.
+    fn summary_expr(&self) -> Option<&'static str>;
+
+    /// How runs are serialised on the history table `table`.
+    fn lock(&self, table: &str) -> LockMethod;
+
+    /// The lock file for [`LockMethod::File`]; None when nothing else can
+    /// see the database (in memory).
+    fn lock_file(&self, _url: &str, _table: &str) -> Result<Option<std::path::PathBuf>> {
+        Ok(None)
+    }
+
+    /// See [`read_only_url`].
+    fn read_only_url(&self, _url: &str) -> Option<(String, String)> {
+        None
+    }
+
+    /// Statements that arm a drop backstop for `revision` (`local`: for the
+    /// current transaction only), with how many statements the text holds.
+    /// None: the engine has no backstop.
+    fn arm_backstop(&self, _revision: &str, _local: bool) -> Option<(String, usize)> {
+        None
+    }
+
+    /// Undoes a session-level [`arm_backstop`](Engine::arm_backstop).
+    fn disarm_backstop(&self) -> Option<(&'static str, usize)> {
+        None
+    }
+
+    /// SQL installing the backstop if the role may, answering a count > 0
+    /// in its last row when the backstop is in place.
+    fn install_backstop(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// SQL answering, in one row, whether the backstop is in place and
+    /// whether the role could install it (`present`, `superuser`), and the
+    /// note for `status` when it is missing and cannot be installed.
+    fn check_backstop(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+}

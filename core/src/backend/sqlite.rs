@@ -1,0 +1,107 @@
+//! SQLite: transactional DDL begun with `BEGIN IMMEDIATE`, statements queued
+//! so a revision is one hand-off to the driver's worker thread, and an OS
+//! lock on a file beside the database to serialise runs.
+
+use super::engine::{Engine, LockMethod};
+use sea_query::{QueryBuilder, SqliteQueryBuilder};
+
+/// SQLite's facts and SQL text.
+#[derive(Debug)]
+pub(super) struct Sqlite;
+
+#[cfg(feature = "sqlite")]
+pub(super) async fn connect(url: &str) -> Result<sqlx::sqlite::SqliteConnection, sqlx::Error> {
+    use sqlx::Connection;
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+        // Concurrent runners wait for each other instead of failing.
+        .busy_timeout(std::time::Duration::from_secs(30));
+    sqlx::sqlite::SqliteConnection::connect_with(&options).await
+}
+
+impl Engine for Sqlite {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn dialect(&self) -> cofferdam_lint::Dialect {
+        cofferdam_lint::Dialect::Sqlite
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    fn pipelined(&self) -> bool {
+        true
+    }
+
+    fn begin(&self) -> &'static str {
+        // Take the write lock at once, so that a revision never fails half
+        // way on a busy database.
+        "BEGIN IMMEDIATE"
+    }
+
+    fn literal(&self, value: &str) -> String {
+        SqliteQueryBuilder.value_to_string(&value.into())
+    }
+
+    fn is_missing_table(&self, _code: Option<&str>, message: &str) -> bool {
+        message.contains("no such table")
+    }
+
+    fn measured_duration(&self, applied_at: &str) -> Option<String> {
+        // 'now' is the time of the statement being run; the revision
+        // started at `applied_at`.
+        Some(format!(
+            "CAST((julianday('now') - julianday({})) * 86400000 AS INTEGER)",
+            self.literal(applied_at)
+        ))
+    }
+
+    fn summary_expr(&self) -> Option<&'static str> {
+        Some("group_concat(id || ':' || checksum || ':' || state, ',' ORDER BY id)")
+    }
+
+    fn read_only_url(&self, url: &str) -> Option<(String, String)> {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or_default();
+        let path = rest.split('?').next().unwrap_or_default();
+        let file = std::path::Path::new(path);
+        // A directory that does not exist is a wrong path, not an empty
+        // database: let the connection fail and say so.
+        let dir_exists = file
+            .parent()
+            .is_none_or(|dir| dir.as_os_str().is_empty() || dir.is_dir());
+        if path.is_empty() || path.starts_with(":memory:") || file.exists() || !dir_exists {
+            return None;
+        }
+        Some(("sqlite::memory:".to_owned(), path.to_owned()))
+    }
+
+    fn lock(&self, _table: &str) -> LockMethod {
+        LockMethod::File
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn lock_file(&self, url: &str, table: &str) -> crate::Result<Option<std::path::PathBuf>> {
+        use std::str::FromStr;
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(|source| {
+            crate::Error::InvalidUrl {
+                url: crate::redact(url),
+                reason: crate::url::scrub(&source.to_string(), url),
+            }
+        })?;
+        let path = options.get_filename();
+        let in_memory =
+            url.contains(":memory:") || url.contains("mode=memory") || path.as_os_str().is_empty();
+        if in_memory {
+            return Ok(None);
+        }
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(format!(".{table}.cofferdam-lock"));
+        Ok(Some(lock_path.into()))
+    }
+}

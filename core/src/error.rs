@@ -1,0 +1,368 @@
+//! The one error type of the runtime.
+//!
+//! Every variant names the revision involved where there is one, and its
+//! message ends with what to do next. Database URLs are always redacted.
+
+use crate::backend::Backend;
+use crate::report::DestructiveOp;
+use std::fmt;
+
+/// The result type of migrations and of the runtime.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while checking or applying migrations.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database URL could not be understood.
+    #[error(
+        "invalid database URL `{url}`: {reason}; expected sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB"
+    )]
+    InvalidUrl {
+        /// The URL with its password removed.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The URL names a backend whose cargo feature is not enabled.
+    #[error(
+        "the `{backend}` backend is not compiled in; enable the `{backend}` feature of cofferdam"
+    )]
+    BackendDisabled {
+        /// `sqlite`, `postgres` or `mysql`.
+        backend: &'static str,
+    },
+
+    /// The database could not be reached or refused the login.
+    #[error(
+        "could not connect to {url}; check that the server is running, the URL is right and the credentials are valid"
+    )]
+    Connect {
+        /// The URL with its password removed.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// The connection attempt did not finish in time.
+    #[error("timed out after {seconds}s connecting to {url}; check that the server is reachable")]
+    ConnectTimeout {
+        /// The URL with its password removed.
+        url: String,
+        /// The time waited.
+        seconds: u64,
+    },
+
+    /// No revision of the requested set is linked into the binary.
+    #[error(
+        "no migrations of set `{set}` are linked into this binary; check that the crate holding them is a dependency and that its `migrator()` is the one called"
+    )]
+    NoRevisions {
+        /// The set asked for.
+        set: String,
+    },
+
+    /// Two revisions share one id.
+    #[error(
+        "duplicate revision id `{id}` (in {first} and {second}); give one of them another name or `id = \"...\"`"
+    )]
+    DuplicateRevision {
+        /// The shared id.
+        id: String,
+        /// Where the first one is defined.
+        first: String,
+        /// Where the second one is defined.
+        second: String,
+    },
+
+    /// A revision names a parent that is not in its set.
+    #[error(
+        "revision `{revision}` names parent `{parent}`, which is not in migration set `{set}`; migrations of one set must live in one crate or share `set = \"...\"`"
+    )]
+    UnknownParent {
+        /// The child.
+        revision: String,
+        /// The missing parent.
+        parent: String,
+        /// The set being checked.
+        set: String,
+    },
+
+    /// The parent links form a cycle.
+    #[error("the revisions form a cycle: {}; remove one of these `after` links", .cycle.join(" -> "))]
+    Cycle {
+        /// The revisions on the cycle, the first repeated at the end.
+        cycle: Vec<String>,
+    },
+
+    /// More than one revision has no child, and no target was named.
+    #[error("the revision graph has {} heads: {}; add a merge revision with `after = [{}]` or name a target", .heads.len(), .heads.join(", "), .heads.join(", "))]
+    MultipleHeads {
+        /// The heads, sorted.
+        heads: Vec<String>,
+    },
+
+    /// A revision id given on the command line or in the API is not known.
+    #[error(
+        "unknown revision `{revision}`; run `migrate heads` or `migrate status` to see the known ones"
+    )]
+    UnknownRevision {
+        /// What was asked for.
+        revision: String,
+    },
+
+    /// The database has applied revisions that the code does not know.
+    #[error("the database has applied revision(s) {} that this binary does not know; deploy a binary that contains them, or check that the history table `{table}` belongs to this migration set", quoted(.revisions))]
+    UnknownApplied {
+        /// The unknown ids.
+        revisions: Vec<String>,
+        /// The history table read.
+        table: String,
+    },
+
+    /// An applied revision's code changed after it was applied.
+    #[error(
+        "revision `{revision}` was changed after it was applied (checksum {recorded} in the database, {current} in the code); revert the edit and write a new revision instead"
+    )]
+    ChecksumMismatch {
+        /// The edited revision.
+        revision: String,
+        /// The checksum in the history table.
+        recorded: String,
+        /// The checksum of the code.
+        current: String,
+    },
+
+    /// A revision is recorded as failed or unfinished; nothing runs until it is resolved.
+    #[error("revision `{revision}` is in state `{state}` since {at}{}; the schema may be half-changed: inspect it, fix it by hand, then run `migrate resolve {revision} --applied` or `--rolled-back`", .error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default())]
+    Blocked {
+        /// The failed revision.
+        revision: String,
+        /// `started` or `failed`.
+        state: String,
+        /// When it was started.
+        at: String,
+        /// The recorded error, if any.
+        error: Option<String>,
+    },
+
+    /// The lock was not obtained in time.
+    #[error(
+        "another migration run holds the lock on `{table}`; waited {seconds}s; retry later or raise --lock-timeout"
+    )]
+    LockTimeout {
+        /// The history table whose lock was wanted.
+        table: String,
+        /// The time waited.
+        seconds: u64,
+    },
+
+    /// A statement failed inside a migration.
+    #[error("statement failed: {statement}")]
+    Statement {
+        /// The statement (shortened).
+        statement: String,
+        /// The database's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// A database operation of the runtime itself failed.
+    #[error("{action} failed")]
+    Database {
+        /// What the runtime was doing.
+        action: String,
+        /// The database's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// A revision failed; in a transaction it was rolled back.
+    #[error("revision `{revision}` failed{}; {}", if *.rolled_back { " and was rolled back" } else { " and is recorded as failed" }, applied_note(.applied_before))]
+    RevisionFailed {
+        /// The failing revision.
+        revision: String,
+        /// Whether its changes were rolled back.
+        rolled_back: bool,
+        /// The revisions applied earlier in the same run.
+        applied_before: Vec<String>,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A migration panicked.
+    #[error("the migration panicked: {message}")]
+    Panicked {
+        /// The revision.
+        revision: String,
+        /// The panic payload, when it is a string.
+        message: String,
+    },
+
+    /// A migration sent a destructive statement without being marked reviewed.
+    #[error(
+        "`{operation}` destroys data but the revision is not marked #[destructive(reviewed)], so the statement was not sent: {statement}; after a review and a backup, add #[destructive(reviewed, reason = \"...\")] to `{revision}`"
+    )]
+    UndeclaredDestructive {
+        /// The revision.
+        revision: String,
+        /// The operation found, e.g. `DROP TABLE articles`.
+        operation: String,
+        /// The statement (shortened).
+        statement: String,
+    },
+
+    /// Pending revisions are destructive and the caller did not allow it.
+    #[error("refusing to apply destructive revisions without --allow-destructive: {}; nothing was changed", .offences.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    DestructiveNotAllowed {
+        /// The destructive operations of the pending revisions.
+        offences: Vec<DestructiveOp>,
+    },
+
+    /// A revision has no `down` function.
+    #[error(
+        "revision `{revision}` is irreversible: it has no `down = ...` function; nothing was reverted"
+    )]
+    Irreversible {
+        /// The revision.
+        revision: String,
+    },
+
+    /// `down --to` named a revision that is not applied.
+    #[error(
+        "revision `{revision}` is not applied, so there is nothing to revert down to; see `migrate status`"
+    )]
+    NotApplied {
+        /// The revision.
+        revision: String,
+    },
+
+    /// The run stopped at a shutdown signal.
+    #[error("interrupted by a shutdown signal before revision `{next}`; {}", applied_note(.applied))]
+    Interrupted {
+        /// The revisions applied before the signal.
+        applied: Vec<String>,
+        /// The first revision not started.
+        next: String,
+    },
+
+    /// A migration needed the database while SQL was only being rendered.
+    #[error("revision `{revision}` reads from the database, so its SQL cannot be rendered offline")]
+    Offline {
+        /// The revision.
+        revision: String,
+    },
+
+    /// The database answered NULL when asked for the migration lock (MySQL's
+    /// `GET_LOCK` does on an error such as a killed wait).
+    #[error("the database answered NULL when asked for the migration lock on `{table}`; retry")]
+    LockRefused {
+        /// The history table whose lock was wanted.
+        table: String,
+    },
+
+    /// The lock file beside a SQLite database could not be opened or locked.
+    #[error("could not lock {}; check that its directory is writable", .path.display())]
+    LockFile {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The history table holds rows this runtime cannot read.
+    #[error("history table `{table}` has an unexpected row shape; was it created by another tool?")]
+    HistoryShape {
+        /// The history table read.
+        table: String,
+    },
+
+    /// `up --dry-run` on an engine that commits DDL implicitly.
+    #[error(
+        "--dry-run is not possible on MySQL/MariaDB: DDL commits implicitly, so nothing could be rolled back; use `migrate sql` to review the statements instead"
+    )]
+    DryRunUnsupported {
+        /// The engine of the URL.
+        backend: Backend,
+    },
+
+    /// `resolve` named a revision that is not recorded as failed or unfinished.
+    #[error(
+        "revision `{revision}` is not recorded as failed, so there is nothing to resolve; see `migrate status`"
+    )]
+    NothingToResolve {
+        /// The revision.
+        revision: String,
+    },
+
+    /// The history table name is not a plain identifier.
+    #[error(
+        "invalid history table name `{0}`: use letters, digits and `_`, optionally `schema.table`"
+    )]
+    InvalidTableName(String),
+
+    /// A migration's own error.
+    #[error("{0}")]
+    Custom(String),
+}
+
+impl Error {
+    /// An error raised by migration code itself, e.g. a failed data check.
+    pub fn custom(message: impl fmt::Display) -> Self {
+        Error::Custom(message.to_string())
+    }
+
+    /// The revision this error is about, when there is one.
+    pub fn revision(&self) -> Option<&str> {
+        match self {
+            Error::RevisionFailed { revision, .. }
+            | Error::ChecksumMismatch { revision, .. }
+            | Error::Blocked { revision, .. }
+            | Error::Panicked { revision, .. }
+            | Error::UndeclaredDestructive { revision, .. }
+            | Error::Irreversible { revision, .. }
+            | Error::NotApplied { revision, .. }
+            | Error::Offline { revision }
+            | Error::NothingToResolve { revision }
+            | Error::UnknownParent { revision, .. }
+            | Error::UnknownRevision { revision } => Some(revision),
+            _ => None,
+        }
+    }
+}
+
+fn quoted(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| format!("`{id}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn applied_note(applied: &[String]) -> String {
+    if applied.is_empty() {
+        "no revision was applied before it in this run".to_owned()
+    } else {
+        format!("applied before it in this run: {}", applied.join(", "))
+    }
+}
+
+/// Formats an error with its chain of causes on one line: `a: b: c`.
+///
+/// The CLI prints errors this way; tests use it to see the database's own message.
+pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}

@@ -1,0 +1,137 @@
+//! The one execution path of every verb that writes: connect, take the
+//! lock, re-read the history under it, do the work, roll back what an error
+//! left open, release the lock, disconnect. `up`, `down`, `stamp` and
+//! `resolve` all go through [`Migrator::connected`] and [`Migrator::locked`];
+//! `up` and `down` share the revision loop, [`Migrator::run_revisions`].
+
+use crate::apply::{self, Context};
+use crate::backend::{Conn, Lock};
+use crate::history::Table;
+use crate::operator::current_operator;
+use crate::report::{Direction, Event, Report, RevisionRun};
+use crate::revision::Revision;
+use crate::session::Session;
+use crate::{Error, Migrator, Result};
+use tokio_util::sync::CancellationToken;
+
+impl Migrator {
+    /// Connects to `url`, runs `work` on the session, and disconnects
+    /// whatever `work` returned.
+    pub(crate) async fn connected<T>(
+        &self,
+        url: &str,
+        work: impl AsyncFnOnce(&mut Session) -> Result<T>,
+    ) -> Result<T> {
+        let mut session = Session::new(Conn::connect(url, self.connect_timeout).await?);
+        let result = work(&mut session).await;
+        session.close().await;
+        result
+    }
+
+    /// Runs `work` holding the migration lock on `table`. On error, what
+    /// `work` left queued or open is rolled back before the lock goes back.
+    /// `next` names what would have run first, for an interruption that
+    /// comes while waiting for the lock.
+    pub(crate) async fn locked<T>(
+        &self,
+        url: &str,
+        session: &mut Session,
+        table: &Table,
+        next: &str,
+        work: impl AsyncFnOnce(&mut Session) -> Result<T>,
+    ) -> Result<T> {
+        let lock = Lock::acquire(
+            session.conn(),
+            url,
+            table,
+            self.lock_timeout,
+            self.stop.as_ref(),
+        )
+        .await
+        .map_err(|error| match error {
+            Error::Interrupted { applied, .. } => Error::Interrupted {
+                applied,
+                next: next.to_owned(),
+            },
+            other => other,
+        })?;
+        let result = work(session).await;
+        if result.is_err() {
+            session.rollback().await;
+        }
+        lock.release(session.conn()).await;
+        result
+    }
+
+    /// The `applied_by` to record.
+    pub(crate) fn operator(&self) -> String {
+        self.applied_by.clone().unwrap_or_else(current_operator)
+    }
+
+    /// Runs `revisions` in order, each with its history row, stopping
+    /// between two when the stop token is cancelled. `seq` is the highest
+    /// sequence number in the history (used when applying).
+    pub(crate) async fn run_revisions(
+        &self,
+        session: &mut Session,
+        ctx: &Context<'_>,
+        revisions: Vec<&'static Revision>,
+        direction: Direction,
+        mut seq: i64,
+    ) -> Result<Report> {
+        let mut report = Report::default();
+        for revision in revisions {
+            if ctx.dry_run && !revision.transaction {
+                report.skipped.push(revision.id.to_owned());
+                continue;
+            }
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(CancellationToken::is_cancelled)
+            {
+                return Err(Error::Interrupted {
+                    applied: ran(&report),
+                    next: revision.id.to_owned(),
+                });
+            }
+            if direction == Direction::Up {
+                seq += 1;
+            }
+            self.notify(Event::Starting {
+                revision: revision.id.to_owned(),
+                direction,
+            });
+            tracing::info!(revision = revision.id, %direction, "running");
+            let duration = apply::run(session, ctx, revision, direction, seq)
+                .await
+                .map_err(|error| Error::RevisionFailed {
+                    revision: revision.id.to_owned(),
+                    rolled_back: session.backend.runs_in_transaction(revision),
+                    applied_before: ran(&report),
+                    source: Box::new(error),
+                })?;
+            tracing::info!(revision = revision.id, %direction, ?duration, "finished");
+            self.notify(Event::Finished {
+                revision: revision.id.to_owned(),
+                direction,
+                duration,
+            });
+            report.revisions.push(RevisionRun {
+                id: revision.id.to_owned(),
+                duration,
+            });
+        }
+        Ok(report)
+    }
+
+    fn notify(&self, event: Event) {
+        if let Some(observer) = &self.observer {
+            observer(&event);
+        }
+    }
+}
+
+fn ran(report: &Report) -> Vec<String> {
+    report.revisions.iter().map(|r| r.id.clone()).collect()
+}

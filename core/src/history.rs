@@ -1,0 +1,354 @@
+//! The history table: one row per revision, read as text and written with
+//! sea-query statements rendered with inlined values, so that the write can
+//! travel in the same round trip as the revision's own statements.
+
+use crate::backend::{Backend, Conn, Statement};
+use crate::{Error, Result};
+use sea_query::{ColumnDef, Expr, ExprTrait, Order, Query, TableName};
+
+/// The state of a revision in the history table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum State {
+    /// Applied and committed.
+    Applied,
+    /// Started outside a transaction and not finished: the run died.
+    Started,
+    /// Failed outside a transaction: the schema may be half-changed.
+    Failed,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Started => "started",
+            State::Failed => "failed",
+        }
+    }
+}
+
+/// One row of the history table.
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct AppliedRevision {
+    /// The revision id.
+    pub id: String,
+    /// Application order: higher was applied later.
+    pub seq: i64,
+    /// The parent ids at the time it was applied.
+    pub parents: Vec<String>,
+    /// The checksum of the code that ran.
+    pub checksum: String,
+    /// Applied, or a failed state that blocks further runs.
+    pub state: State,
+    /// When it started, RFC 3339 UTC.
+    pub applied_at: String,
+    /// How long its statements took, in milliseconds, not counting the
+    /// commit (measured by the server on PostgreSQL).
+    pub duration_ms: i64,
+    /// `user@host` of the process that applied it.
+    pub applied_by: String,
+    /// Whether it was marked `#[destructive(reviewed)]`.
+    pub destructive: bool,
+    /// The review reason, if one was given.
+    pub review_reason: Option<String>,
+    /// The error of a failed run.
+    pub error: Option<String>,
+}
+
+/// A validated history table name.
+#[derive(Debug, Clone)]
+pub(crate) struct Table {
+    /// As the user wrote it, for messages.
+    pub name: String,
+}
+
+const COLUMNS: [&str; 11] = [
+    "id",
+    "seq",
+    "parents",
+    "checksum",
+    "state",
+    "applied_at",
+    "duration_ms",
+    "applied_by",
+    "destructive",
+    "review_reason",
+    "error",
+];
+
+/// How much of a failed run's error the history keeps.
+const MAX_ERROR_CHARS: usize = 2000;
+
+impl Table {
+    /// Accepts `name` or `schema.name` made of letters, digits and `_`.
+    pub(crate) fn new(name: &str) -> Result<Table> {
+        let valid_part = |part: &str| {
+            !part.is_empty()
+                && part.len() <= 63
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        let parts: Vec<&str> = name.split('.').collect();
+        if parts.len() > 2 || !parts.iter().all(|part| valid_part(part)) {
+            return Err(Error::InvalidTableName(name.to_owned()));
+        }
+        Ok(Table {
+            name: name.to_owned(),
+        })
+    }
+
+    /// The name for sea-query, which quotes it for each engine.
+    fn sea(&self) -> TableName {
+        match self.name.split_once('.') {
+            Some((schema, table)) => (schema.to_owned(), table.to_owned()).into(),
+            None => self.name.clone().into(),
+        }
+    }
+
+    pub(crate) fn create_sql(&self, backend: Backend) -> String {
+        sea_query::Table::create()
+            .table(self.sea())
+            .if_not_exists()
+            .col(
+                ColumnDef::new("id")
+                    .string_len(255)
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(ColumnDef::new("seq").big_integer().not_null())
+            .col(ColumnDef::new("parents").text().not_null())
+            .col(ColumnDef::new("checksum").string_len(64).not_null())
+            .col(ColumnDef::new("state").string_len(16).not_null())
+            .col(ColumnDef::new("applied_at").string_len(40).not_null())
+            .col(ColumnDef::new("duration_ms").big_integer().not_null())
+            .col(ColumnDef::new("applied_by").string_len(255).not_null())
+            .col(ColumnDef::new("destructive").small_integer().not_null())
+            .col(ColumnDef::new("review_reason").text().null())
+            .col(ColumnDef::new("error").text().null())
+            .to_sql(backend)
+    }
+
+    pub(crate) fn select_sql(&self, backend: Backend) -> String {
+        Query::select()
+            .columns(COLUMNS)
+            .from(self.sea())
+            .order_by("seq", Order::Asc)
+            .to_sql(backend)
+    }
+
+    fn reading(&self, source: sqlx::Error) -> Error {
+        Error::Database {
+            action: format!("reading history table `{}`", self.name),
+            source,
+        }
+    }
+
+    /// The applied state of the history as one string, `id:checksum:state`
+    /// joined by `,` in byte order of id, or None where the engine cannot
+    /// aggregate it reliably. Reading one value is much cheaper than decoding
+    /// every row, which is all a start-up with nothing pending needs. A
+    /// missing table reads as None too.
+    pub(crate) async fn summary(&self, conn: &mut Conn) -> Result<Option<String>> {
+        let Some(aggregate) = conn.engine().summary_expr() else {
+            return Ok(None);
+        };
+        let sql = Query::select()
+            .expr(Expr::cust(aggregate))
+            .from(self.sea())
+            .to_sql(conn.backend());
+        match conn.fetch_text(&sql).await {
+            Ok(rows) => Ok(rows
+                .into_iter()
+                .next()
+                .and_then(|row| row.into_iter().next())
+                .flatten()),
+            Err(error) if conn.is_missing_table(&error) => Ok(None),
+            Err(source) => Err(self.reading(source)),
+        }
+    }
+
+    /// Reads the history; a missing table reads as empty (nothing is created).
+    pub(crate) async fn read(&self, conn: &mut Conn) -> Result<Vec<AppliedRevision>> {
+        let sql = self.select_sql(conn.backend());
+        match conn.fetch_text(&sql).await {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|row| parse_row(&self.name, row))
+                .collect(),
+            Err(error) if conn.is_missing_table(&error) => Ok(Vec::new()),
+            Err(source) => Err(self.reading(source)),
+        }
+    }
+
+    /// Creates the table if needed and reads it: one round trip where the
+    /// engine pipelines statements, two elsewhere.
+    pub(crate) async fn create_and_read(&self, conn: &mut Conn) -> Result<Vec<AppliedRevision>> {
+        let backend = conn.backend();
+        let create = self.create_sql(backend);
+        let creating = |source| Error::Database {
+            action: format!("creating history table `{}`", self.name),
+            source,
+        };
+        if !conn.engine().pipelined() {
+            conn.execute_batch(&create)
+                .await
+                .map_err(|e| creating(e.source))?;
+            return self.read(conn).await;
+        }
+        let rows = conn
+            .fetch_text(&format!("{create};\n{}", self.select_sql(backend)))
+            .await
+            .map_err(creating)?;
+        rows.into_iter()
+            .map(|row| parse_row(&self.name, row))
+            .collect()
+    }
+
+    /// The row of a revision, as an INSERT.
+    pub(crate) fn insert_sql(&self, backend: Backend, row: &NewRow<'_>) -> String {
+        let duration: Expr = match row.duration_ms {
+            Some(ms) => ms.into(),
+            None => backend
+                .engine()
+                .measured_duration(&row.applied_at)
+                .map_or_else(|| 0i64.into(), Expr::cust),
+        };
+        Query::insert()
+            .into_table(self.sea())
+            .columns(COLUMNS)
+            .values_panic([
+                row.id.into(),
+                row.seq.into(),
+                row.parents.join(",").into(),
+                row.checksum.into(),
+                row.state.as_str().into(),
+                row.applied_at.as_str().into(),
+                duration,
+                row.applied_by.into(),
+                i16::from(row.destructive).into(),
+                row.review_reason.into(),
+                Option::<&str>::None.into(),
+            ])
+            .to_sql(backend)
+    }
+
+    /// Sets the state of `id` (and, when given, its duration and error).
+    pub(crate) fn update_sql(&self, backend: Backend, id: &str, change: Change<'_>) -> String {
+        let mut update = Query::update();
+        update.table(self.sea());
+        match change {
+            Change::Started => {
+                update.value("state", State::Started.as_str());
+            }
+            Change::Finished { duration_ms } => {
+                update
+                    .value("state", State::Applied.as_str())
+                    .value("duration_ms", duration_ms)
+                    .value("error", Option::<&str>::None);
+            }
+            Change::Failed { error } => {
+                // NUL cannot be stored in a text column on every engine.
+                let error: String = error
+                    .chars()
+                    .filter(|&c| c != '\0')
+                    .take(MAX_ERROR_CHARS)
+                    .collect();
+                update
+                    .value("state", State::Failed.as_str())
+                    .value("error", error);
+            }
+        }
+        update.and_where(Expr::col("id").eq(id)).to_sql(backend)
+    }
+
+    /// Removes a revision's row (it was reverted, or resolved as rolled back).
+    pub(crate) fn delete_sql(&self, backend: Backend, id: &str) -> String {
+        Query::delete()
+            .from_table(self.sea())
+            .and_where(Expr::col("id").eq(id))
+            .to_sql(backend)
+    }
+}
+
+/// A change of state of a revision's row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Change<'a> {
+    /// A revert outside a transaction is starting.
+    Started,
+    /// Applied after all, in `duration_ms`.
+    Finished { duration_ms: i64 },
+    /// Failed outside a transaction, with this error.
+    Failed { error: &'a str },
+}
+
+/// The values of a history row about to be written.
+#[derive(Debug)]
+pub(crate) struct NewRow<'a> {
+    pub id: &'a str,
+    pub seq: i64,
+    pub parents: &'a [&'a str],
+    pub checksum: &'a str,
+    pub state: State,
+    pub applied_at: String,
+    /// None: let the server measure it (inside the transaction), where the
+    /// engine can.
+    pub duration_ms: Option<i64>,
+    pub applied_by: &'a str,
+    pub destructive: bool,
+    pub review_reason: Option<&'a str>,
+}
+
+fn parse_row(table: &str, row: Vec<Option<String>>) -> Result<AppliedRevision> {
+    let bad = || Error::HistoryShape {
+        table: table.to_owned(),
+    };
+    let mut cells = row.into_iter();
+    let mut next = || cells.next().ok_or_else(bad);
+    let id = next()?.ok_or_else(bad)?;
+    let seq = next()?.and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+    let parents = next()?.unwrap_or_default();
+    let checksum = next()?.unwrap_or_default();
+    let state = match next()?.as_deref() {
+        Some("applied") => State::Applied,
+        Some("started") => State::Started,
+        _ => State::Failed,
+    };
+    let applied_at = next()?.unwrap_or_default();
+    let duration_ms = next()?.and_then(|s| s.parse().ok()).unwrap_or(0);
+    let applied_by = next()?.unwrap_or_default();
+    let destructive = next()?.is_some_and(|s| s != "0");
+    let review_reason = next()?;
+    let error = next()?;
+    Ok(AppliedRevision {
+        id,
+        seq,
+        parents: parents
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        checksum,
+        state,
+        applied_at,
+        duration_ms,
+        applied_by,
+        destructive,
+        review_reason,
+        error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_are_validated() {
+        assert!(Table::new("cofferdam_history").is_ok());
+        assert!(Table::new("app.history").is_ok());
+        assert!(Table::new("x; DROP TABLE y").is_err());
+        assert!(Table::new("").is_err());
+    }
+}

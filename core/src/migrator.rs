@@ -1,0 +1,340 @@
+//! [`Migrator`]: the entry point that checks, plans and applies a migration set.
+
+use crate::apply::Context;
+use crate::backend::Backend;
+use crate::graph::Graph;
+use crate::history::{AppliedRevision, State, Table};
+use crate::plan::{self, Down};
+use crate::report::{
+    DestructiveOp, Direction, Event, Report, Status, Up, destructive_ops, pending_revision,
+};
+use crate::revision::{Revision, registered};
+use crate::{Error, Result};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The default name of the history table.
+pub const DEFAULT_HISTORY_TABLE: &str = "cofferdam_history";
+
+pub(crate) type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// Checks, plans and applies the revisions of one migration set.
+///
+/// Cheap to clone; configure it with the builder methods, then call
+/// [`up`](Migrator::up), [`down`](Migrator::down) or [`status`](Migrator::status).
+#[derive(Clone)]
+pub struct Migrator {
+    pub(crate) set: String,
+    pub(crate) table: String,
+    pub(crate) lock_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) allow_destructive: bool,
+    pub(crate) stop: Option<CancellationToken>,
+    pub(crate) applied_by: Option<String>,
+    pub(crate) observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for Migrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migrator")
+            .field("set", &self.set)
+            .field("table", &self.table)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("allow_destructive", &self.allow_destructive)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Migrator {
+    /// A migrator for the revisions of `set` (the crate name of the crate
+    /// that defines them, unless they say `set = "..."`). Most code calls the
+    /// `migrator()` function that [`crate::migration_set!`] defines instead.
+    pub fn new(set: &str) -> Migrator {
+        Migrator {
+            set: set.to_owned(),
+            table: DEFAULT_HISTORY_TABLE.to_owned(),
+            lock_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            allow_destructive: false,
+            stop: None,
+            applied_by: None,
+            observer: None,
+        }
+    }
+
+    /// Uses another history table, e.g. to keep two migration sets in one database.
+    pub fn history_table(mut self, name: &str) -> Migrator {
+        self.table = name.to_owned();
+        self
+    }
+
+    /// How long to wait for another runner's lock (default 30 s).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Migrator {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for the database to accept the connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Migrator {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Lets `up` apply revisions marked `#[destructive(reviewed)]`. Off by default:
+    /// the deploy must allow destruction explicitly.
+    pub fn allow_destructive(mut self, allow: bool) -> Migrator {
+        self.allow_destructive = allow;
+        self
+    }
+
+    /// Stops between revisions once `token` is cancelled: the current
+    /// revision finishes or rolls back, no new one starts. Give it the drain
+    /// handle's token so a SIGTERM during start-up migrations is honoured.
+    pub fn stop_on(mut self, token: CancellationToken) -> Migrator {
+        self.stop = Some(token);
+        self
+    }
+
+    /// The `applied_by` recorded in history (default `$USER@hostname`).
+    pub fn applied_by(mut self, who: &str) -> Migrator {
+        self.applied_by = Some(who.to_owned());
+        self
+    }
+
+    /// Calls `observer` as each revision starts and finishes.
+    pub fn on_event(mut self, observer: impl Fn(&Event) + Send + Sync + 'static) -> Migrator {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// The migration set's name.
+    pub fn set(&self) -> &str {
+        &self.set
+    }
+
+    /// Every revision of the set, parents first. Fails if the graph is broken.
+    pub fn revisions(&self) -> Result<Vec<&'static Revision>> {
+        Ok(self.graph()?.ordered().collect())
+    }
+
+    /// The heads of the graph (revisions nothing builds on).
+    pub fn heads(&self) -> Result<Vec<&'static str>> {
+        Ok(self.graph()?.heads())
+    }
+
+    /// Checks the graph without a database: unique ids, known parents, no
+    /// cycle, a single head. Call it from a `#[test]`:
+    ///
+    /// ```rust,ignore
+    /// #[test]
+    /// fn migration_graph_is_sound() {
+    ///     my_migrations::migrator().check_graph().unwrap();
+    /// }
+    /// ```
+    pub fn check_graph(&self) -> Result<()> {
+        self.graph()?.head().map(|_| ())
+    }
+
+    pub(crate) fn graph(&self) -> Result<Graph> {
+        Graph::new(&self.set, registered(&self.set))
+    }
+
+    pub(crate) fn table(&self) -> Result<Table> {
+        Table::new(&self.table)
+    }
+
+    /// Reads where the database stands. Creates nothing and takes no lock.
+    pub async fn status(&self, url: &str) -> Result<Status> {
+        let graph = self.graph()?;
+        let table = self.table()?;
+        let (backend, history, notes) = self
+            .connected(url, async |session| {
+                let history = table.read(session.conn()).await;
+                let notes = session.conn().backstop_note().await;
+                Ok((session.backend, history, notes))
+            })
+            .await?;
+        let history = history?;
+        let (failed, applied): (Vec<_>, Vec<_>) = history
+            .iter()
+            .cloned()
+            .partition(|row| row.state != State::Applied);
+        let unknown = history
+            .iter()
+            .filter(|row| graph.get(&row.id).is_none())
+            .map(|row| row.id.clone())
+            .collect();
+        let drifted = history
+            .iter()
+            .filter(|row| {
+                graph
+                    .get(&row.id)
+                    .is_some_and(|revision| revision.checksum != row.checksum)
+            })
+            .map(|row| row.id.clone())
+            .collect();
+        let pending = plan::pending(&graph, &history, None)
+            .into_iter()
+            .map(pending_revision)
+            .collect();
+        Ok(Status {
+            backend: backend.to_string(),
+            history_table: table.name,
+            heads: graph.heads().into_iter().map(str::to_owned).collect(),
+            applied,
+            failed,
+            pending,
+            unknown,
+            drifted,
+            notes: notes.into_iter().collect(),
+        })
+    }
+
+    /// Every destructive operation of the pending revisions, without running
+    /// anything: for a CI step that only reports.
+    pub async fn pending_destructive(&self, url: &str) -> Result<Vec<DestructiveOp>> {
+        let graph = self.graph()?;
+        let (_, history) = self.read_history(url).await?;
+        Ok(destructive_ops(&plan::pending(&graph, &history, None)))
+    }
+
+    /// Connects, reads the history without the lock, and disconnects.
+    pub(crate) async fn read_history(&self, url: &str) -> Result<(Backend, Vec<AppliedRevision>)> {
+        let table = self.table()?;
+        self.connected(url, async |session| {
+            Ok((session.backend, table.read(session.conn()).await?))
+        })
+        .await
+    }
+
+    /// Applies every pending revision up to the single head.
+    pub async fn up(&self, url: &str) -> Result<Report> {
+        self.up_with(url, &Up::default()).await
+    }
+
+    /// Applies pending revisions up to `target` and its ancestors.
+    pub async fn up_to(&self, url: &str, target: &str) -> Result<Report> {
+        self.up_with(url, &Up::new().to(target)).await
+    }
+
+    /// Applies pending revisions with options.
+    ///
+    /// Reads history first without the lock; when nothing is pending that is
+    /// the whole cost (one round trip after connecting). Otherwise takes the
+    /// lock, reads history again, and applies each revision in its own
+    /// transaction.
+    pub async fn up_with(&self, url: &str, options: &Up) -> Result<Report> {
+        let graph = self.graph()?;
+        let target = match &options.target {
+            Some(target) => graph.require(target)?.id,
+            None => graph.head()?,
+        };
+        let table = self.table()?;
+        self.connected(url, async |session| {
+            if options.dry_run && !session.backend.transactional_ddl() {
+                return Err(Error::DryRunUnsupported {
+                    backend: session.backend,
+                });
+            }
+            // The common case, nothing pending: one value to compare.
+            if let Some(summary) = table.summary(session.conn()).await?
+                && summary == expected_summary(&graph, target)
+            {
+                return Ok(Report::default());
+            }
+            let history = table.read(session.conn()).await?;
+            plan::validate(&graph, &history, &table.name, false)?;
+            let pending = plan::pending(&graph, &history, Some(target));
+            let settled = history.iter().all(|row| row.state == State::Applied);
+            if pending.is_empty() && settled {
+                return Ok(Report::default());
+            }
+            let offences = destructive_ops(&pending);
+            if !offences.is_empty() && !self.allow_destructive && !options.dry_run {
+                return Err(Error::DestructiveNotAllowed { offences });
+            }
+            let first = pending.first().map_or(target, |revision| revision.id);
+            self.locked(url, session, &table, first, async |session| {
+                if options.dry_run {
+                    session.rehearse().await?;
+                }
+                // Another runner may have finished while we waited for the lock.
+                let history = table.create_and_read(session.conn()).await?;
+                if !options.dry_run {
+                    session.conn().install_backstop().await;
+                }
+                plan::validate(&graph, &history, &table.name, true)?;
+                let pending = plan::pending(&graph, &history, Some(target));
+                let applied_by = self.operator();
+                let ctx = Context {
+                    table: &table,
+                    applied_by: &applied_by,
+                    dry_run: options.dry_run,
+                };
+                let seq = history.iter().map(|row| row.seq).max().unwrap_or(0);
+                let mut report = self
+                    .run_revisions(session, &ctx, pending, Direction::Up, seq)
+                    .await?;
+                if options.dry_run {
+                    report.statements = session.log.take().unwrap_or_default();
+                    session.rollback().await;
+                }
+                Ok(report)
+            })
+            .await
+        })
+        .await
+    }
+
+    /// Reverts revisions by running their `down` functions, most recent first.
+    /// Refuses before running anything if one of them is irreversible.
+    pub async fn down(&self, url: &str, down: Down) -> Result<Report> {
+        let graph = self.graph()?;
+        let table = self.table()?;
+        self.connected(url, async |session| {
+            let history = table.read(session.conn()).await?;
+            plan::validate(&graph, &history, &table.name, false)?;
+            if plan::to_revert(&graph, &history, &down)?.is_empty() {
+                return Ok(Report::default());
+            }
+            let next = "the first revision to revert";
+            self.locked(url, session, &table, next, async |session| {
+                let history = table.read(session.conn()).await?;
+                plan::validate(&graph, &history, &table.name, true)?;
+                let revert = plan::to_revert(&graph, &history, &down)?;
+                let applied_by = self.operator();
+                let ctx = Context {
+                    table: &table,
+                    applied_by: &applied_by,
+                    dry_run: false,
+                };
+                self.run_revisions(session, &ctx, revert, Direction::Down, 0)
+                    .await
+            })
+            .await
+        })
+        .await
+    }
+}
+/// What [`Table::summary`] reads when exactly `target` and its ancestors
+/// are applied, unchanged.
+fn expected_summary(graph: &Graph, target: &str) -> String {
+    let mut applied: Vec<&'static Revision> = graph
+        .ancestors(target)
+        .into_iter()
+        .filter_map(|id| graph.get(id))
+        .collect();
+    applied.sort_unstable_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+    let mut out = String::with_capacity(applied.len() * 90);
+    for (i, revision) in applied.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(revision.id);
+        out.push(':');
+        out.push_str(revision.checksum);
+        out.push_str(":applied");
+    }
+    out
+}
