@@ -46,6 +46,10 @@ impl Error {
             Error::Irreversible { revision } => Some(format!(
                 "Revert to a revision after `{revision}` with `migrate down --to`, or undo `{revision}` by hand and record it with `migrate stamp`."
             )),
+            Error::Connect { source, .. } if tls_refused(source) => Some(format!(
+                "The server's TLS certificate was not accepted: check that `sslrootcert=` (PostgreSQL) or `ssl-ca=` (MySQL) names the CA file that signed it, \
+                 and that the host in the URL is one the certificate names. `sslmode=require` / `ssl-mode=REQUIRED` encrypts without checking the certificate. {URL_SOURCES}"
+            )),
             Error::Connect { .. } => Some(format!(
                 "Check that the server is running, the URL is right and the credentials are valid. {URL_SOURCES}"
             )),
@@ -82,4 +86,12 @@ impl Error {
             other => report(other),
         }
     }
+}
+
+/// Whether a connection failed on the server's certificate rather than on
+/// reaching the server or logging in. rustls reports it through sqlx as an
+/// I/O error ("invalid peer certificate: UnknownIssuer"), so the text is
+/// what tells.
+fn tls_refused(source: &sqlx::Error) -> bool {
+    matches!(source, sqlx::Error::Tls(_)) || report(source).contains("peer certificate")
 }
