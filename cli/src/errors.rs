@@ -15,7 +15,7 @@ pub(super) fn code_for(error: &Error) -> u8 {
         Error::UnknownApplied { .. } => exit::UNKNOWN,
         Error::Connect { .. } | Error::ConnectTimeout { .. } => exit::UNREACHABLE,
         Error::LockTimeout { .. } => exit::LOCKED,
-        Error::UnknownRevision { .. } => exit::USAGE,
+        Error::UnknownRevision { .. } | Error::InvalidTableName(_) => exit::USAGE,
         Error::Interrupted { .. } => exit::INTERRUPTED,
         Error::RevisionFailed { source, .. } if matches!(**source, Error::Interrupted { .. }) => {
             exit::INTERRUPTED

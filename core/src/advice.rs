@@ -9,7 +9,7 @@ impl Error {
     /// it already: the one place the runtime's advice lives. The CLI prints
     /// it after the message as `hint: ...`.
     pub fn hint(&self) -> Option<String> {
-        const URL_SOURCES: &str = "The URL comes from --database-url, else DATABASE_URL, else a SQLite file named after this binary.";
+        const URL_SOURCES: &str = "The URL comes from --database-url, else DATABASE_URL, else DATABASE_URL in ./.env, else a SQLite file named after this binary.";
         match self {
             Error::RevisionFailed {
                 revision,
