@@ -26,6 +26,8 @@ pub(super) fn code_for(error: &Error) -> u8 {
         Error::RevisionFailed {
             rolled_back: false, ..
         } => exit::FAILED,
+        // A `started` row left behind blocks the next run like a failure.
+        Error::FailureNotRecorded { ran: true, .. } => exit::FAILED,
         _ => exit::ERROR,
     }
 }

@@ -36,6 +36,16 @@ impl Error {
                     )
                 })
             }
+            Error::FailureNotRecorded { revision, ran, .. } => Some(if *ran {
+                format!(
+                    "`{revision}` ran outside a transaction, so part of it may have been applied. Once the database is reachable, run `migrate status`, \
+                     inspect the schema, finish or undo its changes by hand, then run `migrate resolve {revision} --applied` or `--rolled-back`."
+                )
+            } else {
+                format!(
+                    "`{revision}` did not run. Once the database is reachable, run `migrate status` and `migrate up` again."
+                )
+            }),
             Error::Interrupted { next, .. } => Some(format!(
                 "Nothing is half-done: the run stopped between revisions. Run the same command again to continue with `{next}`."
             )),
