@@ -56,13 +56,12 @@ impl Error {
             Error::Irreversible { revision } => Some(format!(
                 "Revert to a revision after `{revision}` with `migrate down --to`, or undo `{revision}` by hand and record it with `migrate stamp`."
             )),
-            Error::Connect { source, .. } if tls_refused(source) => Some(format!(
-                "The server's TLS certificate was not accepted: check that `sslrootcert=` (PostgreSQL) or `ssl-ca=` (MySQL) names the CA file that signed it, \
-                 and that the host in the URL is one the certificate names. `sslmode=require` / `ssl-mode=REQUIRED` encrypts without checking the certificate. {URL_SOURCES}"
-            )),
-            Error::Connect { .. } => Some(format!(
-                "Check that the server is running, the URL is right and the credentials are valid. {URL_SOURCES}"
-            )),
+            Error::Connect { source, .. } => Some(match tls_advice(source) {
+                Some(advice) => format!("{advice} {URL_SOURCES}"),
+                None => format!(
+                    "Check that the server is running, the URL is right and the credentials are valid. {URL_SOURCES}"
+                ),
+            }),
             Error::ConnectTimeout { .. } => Some(format!(
                 "Check the host, port and firewall, or raise --connect-timeout. {URL_SOURCES}"
             )),
@@ -98,10 +97,23 @@ impl Error {
     }
 }
 
-/// Whether a connection failed on the server's certificate rather than on
-/// reaching the server or logging in. rustls reports it through sqlx as an
-/// I/O error ("invalid peer certificate: UnknownIssuer"), so the text is
-/// what tells.
-fn tls_refused(source: &sqlx::Error) -> bool {
-    matches!(source, sqlx::Error::Tls(_)) || report(source).contains("peer certificate")
+/// Advice for a connection that failed on TLS rather than on reaching the
+/// server or logging in. rustls reports an untrusted certificate through
+/// sqlx as an I/O error ("invalid peer certificate: UnknownIssuer"), so the
+/// text is what tells.
+fn tls_advice(source: &sqlx::Error) -> Option<&'static str> {
+    let text = report(source);
+    if text.contains("does not support TLS") {
+        Some(
+            "The URL requires TLS (`sslmode=require` or stricter, `ssl-mode=REQUIRED` or stricter) but the server does not offer it: \
+             enable TLS on the server, or connect to one that has it.",
+        )
+    } else if matches!(source, sqlx::Error::Tls(_)) || text.contains("peer certificate") {
+        Some(
+            "The server's TLS certificate was not accepted: check that `sslrootcert=` (PostgreSQL) or `ssl-ca=` (MySQL) names the CA file that signed it, \
+             and that the host in the URL is one the certificate names. `sslmode=require` / `ssl-mode=REQUIRED` encrypts without checking the certificate.",
+        )
+    } else {
+        None
+    }
 }

@@ -49,6 +49,36 @@ async fn postgres_verify_full_trusts_only_the_given_ca() {
     migrate(&required, &["status"]).await.expect(0);
 }
 
+/// The CI's MariaDB runs without TLS (it needs a restart to load a
+/// certificate, and it is shared), so this checks the other half of the
+/// promise: a URL that requires TLS never falls back to plain text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_ssl_mode_required_never_falls_back_to_plain_text() {
+    let Some(db) = fresh_database(Backend::MySql).await else {
+        return;
+    };
+    let tls_offered = !db
+        .query("SELECT @@have_ssl")
+        .await
+        .iter()
+        .any(|row| row[0].as_deref() == Some("DISABLED"));
+    for mode in ["REQUIRED", "VERIFY_IDENTITY"] {
+        let url = format!("{}?ssl-mode={mode}", db.url);
+        let run = migrate(&url, &["status"]).await;
+        if tls_offered {
+            // A server with TLS: REQUIRED connects (pending, exit 3).
+            if mode == "REQUIRED" {
+                run.expect(3);
+            }
+            continue;
+        }
+        run.expect(9)
+            .stderr_has("server does not support TLS")
+            .stderr_has("hint: The URL requires TLS");
+    }
+    assert_eq!(db.tables().await, Vec::<String>::new());
+}
+
 /// `url` with `sslmode` and `sslrootcert` added, as sqlx documents them.
 fn with_tls(url: &str, mode: &str, ca: &Path) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
