@@ -135,7 +135,9 @@ async fn a_sqlite_file_without_mode_rwc_says_what_to_add() {
 #[tokio::test]
 async fn flag_then_environment_then_dot_env_then_the_default() {
     let dir = WorkDir::new("precedence");
-    dir.dot_env("# a comment\nOTHER=1\nDATABASE_URL=sqlite://dotenv.db?mode=rwc\n");
+    // RUST_LOG in .env would turn on the debug logs if the file were
+    // loaded into the environment: only DATABASE_URL is read from it.
+    dir.dot_env("# a comment\nRUST_LOG=debug\nDATABASE_URL=sqlite://dotenv.db?mode=rwc\n");
     let env = Some("sqlite://env.db?mode=rwc");
 
     migrate_in(
@@ -152,11 +154,16 @@ async fn flag_then_environment_then_dot_env_then_the_default() {
     assert!(dir.files().contains(&"env.db".to_owned()));
     assert!(!dir.files().contains(&"dotenv.db".to_owned()));
 
-    migrate_in(&dir, None, &["up"])
+    let run = migrate_in(&dir, None, &["up"])
         .await
         .expect(0)
         .stderr_has("note: using DATABASE_URL from the .env file in the working directory");
     assert!(dir.files().contains(&"dotenv.db".to_owned()));
+    assert!(
+        !run.stderr.contains("INFO") && !run.stderr.contains("DEBUG"),
+        "RUST_LOG from .env reached the environment: {}",
+        run.stderr
+    );
 
     // A .env without DATABASE_URL falls through to the default, which is
     // named on stderr; a read creates nothing, `up` creates the file.
