@@ -15,7 +15,7 @@ pub(super) fn code_for(error: &Error) -> u8 {
         Error::UnknownApplied { .. } => exit::UNKNOWN,
         Error::Connect { .. } | Error::ConnectTimeout { .. } => exit::UNREACHABLE,
         Error::LockTimeout { .. } => exit::LOCKED,
-        Error::UnknownRevision { .. } => exit::USAGE,
+        Error::UnknownRevision { .. } | Error::InvalidTableName(_) => exit::USAGE,
         Error::Interrupted { .. } => exit::INTERRUPTED,
         Error::RevisionFailed { source, .. } if matches!(**source, Error::Interrupted { .. }) => {
             exit::INTERRUPTED
@@ -26,6 +26,8 @@ pub(super) fn code_for(error: &Error) -> u8 {
         Error::RevisionFailed {
             rolled_back: false, ..
         } => exit::FAILED,
+        // A `started` row left behind blocks the next run like a failure.
+        Error::FailureNotRecorded { ran: true, .. } => exit::FAILED,
         _ => exit::ERROR,
     }
 }

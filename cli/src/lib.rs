@@ -37,7 +37,7 @@
 //! |------|---------|
 //! | 0    | success; for `status`, the database is at head; for `check`, all is well |
 //! | 1    | an error not listed below: a revision failed and was rolled back, an irreversible revision, a bad URL, a broken graph |
-//! | 2    | usage: bad arguments, including a revision id this binary does not know |
+//! | 2    | usage: bad arguments, including a revision id this binary does not know, an empty database URL, an invalid `--history-table` |
 //! | 3    | `status`: revisions are pending |
 //! | 4    | a revision is recorded as failed or unfinished: fix the schema, then `migrate resolve` |
 //! | 5    | destructive revisions are pending and `--allow-destructive` was not given |
@@ -57,6 +57,7 @@
 
 mod admin;
 mod check;
+mod database_url;
 mod errors;
 mod graph;
 mod new;
@@ -67,7 +68,7 @@ mod sql;
 mod up;
 
 use clap::{Args, Parser, Subcommand};
-use cofferdam_core::{Migrator, default_database_url};
+use cofferdam_core::Migrator;
 use output::Output;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -104,7 +105,7 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0    ok (status: at head; check: all is well)
   1    error (a revision failed and was rolled back, bad URL, irreversible revision, ...)
-  2    usage (bad arguments, unknown revision id)
+  2    usage (bad arguments, unknown revision id, empty database URL, bad --history-table)
   3    status: revisions are pending
   4    a revision is recorded as failed: fix the schema, then `migrate resolve`
   5    destructive revisions pending without --allow-destructive
@@ -115,7 +116,8 @@ Exit codes:
   10   another run holds the migration lock (raise --lock-timeout or retry)
   130  interrupted by SIGINT/SIGTERM; the running revision finished or rolled back
 
-Database URL: --database-url, else DATABASE_URL, else a SQLite file named after this binary.
+Database URL: --database-url, else DATABASE_URL, else DATABASE_URL in ./.env, else a SQLite
+file named after this binary. An empty value is a usage error (exit 2).
 Examples: postgres://USER:PASSWORD@HOST/DB, mysql://USER:PASSWORD@HOST/DB, sqlite://app.db?mode=rwc";
 
 /// `migrate`: manage the database schema.
@@ -135,8 +137,8 @@ pub struct MigrateCommand {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 struct GlobalArgs {
-    /// Database URL [default: a SQLite file named after this binary]
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    /// Database URL [default: DATABASE_URL, else DATABASE_URL in ./.env, else a SQLite file named after this binary]
+    #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
     /// Seconds to wait for another run's lock before giving up (exit 10)
     #[arg(long, default_value_t = 30, global = true, value_name = "SECONDS")]
@@ -229,23 +231,34 @@ impl MigrateCommand {
 
     /// Runs the verb and returns the numeric exit code (see [`exit`]).
     pub async fn exit_code(self, migrator: Migrator) -> u8 {
-        let url = self
-            .global
-            .database_url
-            .clone()
-            .filter(|url| !url.trim().is_empty())
-            .unwrap_or_else(default_database_url);
+        let resolved = database_url::resolve(self.global.database_url.clone());
         let out = Output::new(
             self.global.quiet,
             self.global.verbose,
             self.verb.json(),
-            &url,
+            resolved
+                .as_ref()
+                .map(|r| r.url.as_str())
+                .unwrap_or_default(),
         );
         out.init_tracing();
+        let url = match resolved {
+            Ok(resolved) => {
+                if let Some(note) = resolved.note() {
+                    out.note(&note);
+                }
+                resolved.url
+            }
+            Err(message) => return out.fail(exit::USAGE, &message),
+        };
         let migrator = migrator
             .lock_timeout(Duration::from_secs(self.global.lock_timeout))
             .connect_timeout(Duration::from_secs(self.global.connect_timeout))
             .history_table(&self.global.history_table);
+        // A bad name is a usage error, found before anything connects.
+        if let Err(error) = migrator.check_history_table() {
+            return out.error(&error);
+        }
         let ctx = Ctx { out, url, migrator };
         match self.verb {
             Verb::Up(args) => up::up(ctx, args).await,

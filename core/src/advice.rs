@@ -9,7 +9,7 @@ impl Error {
     /// it already: the one place the runtime's advice lives. The CLI prints
     /// it after the message as `hint: ...`.
     pub fn hint(&self) -> Option<String> {
-        const URL_SOURCES: &str = "The URL comes from --database-url, else DATABASE_URL, else a SQLite file named after this binary.";
+        const URL_SOURCES: &str = "The URL comes from --database-url, else DATABASE_URL, else DATABASE_URL in ./.env, else a SQLite file named after this binary.";
         match self {
             Error::RevisionFailed {
                 revision,
@@ -36,6 +36,16 @@ impl Error {
                     )
                 })
             }
+            Error::FailureNotRecorded { revision, ran, .. } => Some(if *ran {
+                format!(
+                    "`{revision}` ran outside a transaction, so part of it may have been applied. Once the database is reachable, run `migrate status`, \
+                     inspect the schema, finish or undo its changes by hand, then run `migrate resolve {revision} --applied` or `--rolled-back`."
+                )
+            } else {
+                format!(
+                    "`{revision}` did not run. Once the database is reachable, run `migrate status` and `migrate up` again."
+                )
+            }),
             Error::Interrupted { next, .. } => Some(format!(
                 "Nothing is half-done: the run stopped between revisions. Run the same command again to continue with `{next}`."
             )),
@@ -46,9 +56,12 @@ impl Error {
             Error::Irreversible { revision } => Some(format!(
                 "Revert to a revision after `{revision}` with `migrate down --to`, or undo `{revision}` by hand and record it with `migrate stamp`."
             )),
-            Error::Connect { .. } => Some(format!(
-                "Check that the server is running, the URL is right and the credentials are valid. {URL_SOURCES}"
-            )),
+            Error::Connect { source, .. } => Some(match tls_advice(source) {
+                Some(advice) => format!("{advice} {URL_SOURCES}"),
+                None => format!(
+                    "Check that the server is running, the URL is right and the credentials are valid. {URL_SOURCES}"
+                ),
+            }),
             Error::ConnectTimeout { .. } => Some(format!(
                 "Check the host, port and firewall, or raise --connect-timeout. {URL_SOURCES}"
             )),
@@ -81,5 +94,26 @@ impl Error {
             ),
             other => report(other),
         }
+    }
+}
+
+/// Advice for a connection that failed on TLS rather than on reaching the
+/// server or logging in. rustls reports an untrusted certificate through
+/// sqlx as an I/O error ("invalid peer certificate: UnknownIssuer"), so the
+/// text is what tells.
+fn tls_advice(source: &sqlx::Error) -> Option<&'static str> {
+    let text = report(source);
+    if text.contains("does not support TLS") {
+        Some(
+            "The URL requires TLS (`sslmode=require` or stricter, `ssl-mode=REQUIRED` or stricter) but the server does not offer it: \
+             enable TLS on the server, or connect to one that has it.",
+        )
+    } else if matches!(source, sqlx::Error::Tls(_)) || text.contains("peer certificate") {
+        Some(
+            "The server's TLS certificate was not accepted: check that `sslrootcert=` (PostgreSQL) or `ssl-ca=` (MySQL) names the CA file that signed it, \
+             and that the host in the URL is one the certificate names. `sslmode=require` / `ssl-mode=REQUIRED` encrypts without checking the certificate.",
+        )
+    } else {
+        None
     }
 }

@@ -163,8 +163,12 @@ async fn outside_transaction(
         }
         _ => false,
     };
+    // Whether the start was recorded and the revision's code began, for
+    // saying what the history shows if the failure cannot be recorded.
+    let mut began = false;
     let result = async {
         session.flush().await?;
+        began = true;
         call(session, revision, function, guard).await?;
         session.flush().await
     }
@@ -190,10 +194,32 @@ async fn outside_transaction(
                 revision.id,
                 Change::Failed { error: &text },
             ));
-            if let Err(record_error) = session.flush().await {
-                tracing::error!(revision = revision.id, error = %record_error, "could not record the failure in the history table");
+            match session.flush().await {
+                Ok(()) => Err(error),
+                Err(record_error) => {
+                    tracing::error!(revision = revision.id, error = %record_error, "could not record the failure in the history table");
+                    let history = match (began, direction) {
+                        (true, _) => format!(
+                            "shows `{}` as `started`, the state it was given before it ran",
+                            revision.id
+                        ),
+                        (false, Direction::Up) => {
+                            format!("has no row for `{}`: it did not start", revision.id)
+                        }
+                        (false, Direction::Down) => format!(
+                            "still shows `{}` as applied: its `down` did not start",
+                            revision.id
+                        ),
+                    };
+                    Err(Error::FailureNotRecorded {
+                        revision: revision.id.to_owned(),
+                        history,
+                        record_error: crate::error::report(&record_error),
+                        ran: began,
+                        source: Box::new(error),
+                    })
+                }
             }
-            Err(error)
         }
     };
     if armed && let Some((sql, statements)) = session.engine.disarm_backstop() {

@@ -193,6 +193,26 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A revision outside a transaction failed, and recording the failure
+    /// in the history table failed too (the connection was lost, say), so
+    /// the history does not say what happened.
+    #[error(
+        "revision `{revision}` failed, and the failure could not be recorded in the history table ({record_error}); the history table {history}"
+    )]
+    FailureNotRecorded {
+        /// The failing revision.
+        revision: String,
+        /// What the history table shows for it, as a phrase.
+        history: String,
+        /// Why recording failed.
+        record_error: String,
+        /// Whether the revision's own code started running.
+        ran: bool,
+        /// The revision's own failure.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// A migration panicked.
     #[error("the migration panicked: {message}")]
     Panicked {
@@ -327,6 +347,7 @@ impl Error {
     pub fn revision(&self) -> Option<&str> {
         match self {
             Error::RevisionFailed { revision, .. }
+            | Error::FailureNotRecorded { revision, .. }
             | Error::ChecksumMismatch { revision, .. }
             | Error::Blocked { revision, .. }
             | Error::Panicked { revision, .. }
@@ -361,9 +382,19 @@ fn applied_note(applied: &[String]) -> String {
 ///
 /// The CLI prints errors this way; tests use it to see the database's own message.
 pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(text) = described(error) {
+        return text;
+    }
     let mut out = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
+        // A database error described by its engine already holds what its
+        // own causes would add.
+        if let Some(text) = described(cause) {
+            out.push_str(": ");
+            out.push_str(&text);
+            break;
+        }
         let text = cause.to_string();
         if !out.contains(&text) {
             out.push_str(": ");
@@ -372,4 +403,11 @@ pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     out
+}
+
+/// The engine's description of a driver error, when `error` is one.
+fn described(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    error
+        .downcast_ref::<sqlx::Error>()
+        .and_then(crate::backend::describe)
 }

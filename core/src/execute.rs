@@ -105,11 +105,15 @@ impl Migrator {
             tracing::info!(revision = revision.id, %direction, "running");
             let duration = apply::run(session, ctx, revision, direction, seq)
                 .await
-                .map_err(|error| Error::RevisionFailed {
-                    revision: revision.id.to_owned(),
-                    rolled_back: session.backend.runs_in_transaction(revision),
-                    applied_before: ran(&report),
-                    source: Box::new(error),
+                .map_err(|error| match error {
+                    // Already says what happened and what history shows.
+                    Error::FailureNotRecorded { .. } => error,
+                    error => Error::RevisionFailed {
+                        revision: revision.id.to_owned(),
+                        rolled_back: session.backend.runs_in_transaction(revision),
+                        applied_before: ran(&report),
+                        source: Box::new(error),
+                    },
                 })?;
             tracing::info!(revision = revision.id, %direction, ?duration, "finished");
             self.notify(Event::Finished {

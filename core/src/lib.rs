@@ -25,8 +25,8 @@
 //! | feature    | what it adds |
 //! |------------|--------------|
 //! | `sqlite`   | SQLite through sqlx (bundled library) |
-//! | `postgres` | PostgreSQL |
-//! | `mysql`    | MySQL and MariaDB |
+//! | `postgres` | PostgreSQL, with TLS through rustls (`sslmode`, `sslrootcert`) |
+//! | `mysql`    | MySQL and MariaDB, with TLS through rustls (`ssl-mode`, `ssl-ca`) |
 //!
 //! # Limits
 //!

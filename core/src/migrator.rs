@@ -69,6 +69,12 @@ impl Migrator {
         self
     }
 
+    /// Checks the history table name without connecting, so that a front
+    /// end can refuse a bad `--history-table` before touching the database.
+    pub fn check_history_table(&self) -> Result<()> {
+        Table::new(&self.table).map(drop)
+    }
+
     /// How long to wait for another runner's lock (default 30 s).
     pub fn lock_timeout(mut self, timeout: Duration) -> Migrator {
         self.lock_timeout = timeout;

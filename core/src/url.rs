@@ -45,8 +45,9 @@ pub(crate) fn scrub(text: &str, url: &str) -> String {
     }
 }
 
-/// The URL used when neither `--database-url` nor `DATABASE_URL` is given: a
-/// SQLite file named after the running binary, in the working directory.
+/// The URL used when no other is given (`--database-url`, `DATABASE_URL`,
+/// `.env`): a SQLite file named after the running binary, in the working
+/// directory.
 pub fn default_database_url() -> String {
     let name = std::env::current_exe()
         .ok()

@@ -40,6 +40,13 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
     /// "this table does not exist".
     fn is_missing_table(&self, code: Option<&str>, message: &str) -> bool;
 
+    /// The database's error as an operator should read it, when the
+    /// driver's own text leaves something out or adds noise. None: the
+    /// driver's text is used as it is.
+    fn describe(&self, _error: &dyn sqlx::error::DatabaseError) -> Option<String> {
+        None
+    }
+
     /// An expression the server evaluates to the milliseconds since the
     /// revision started (`applied_at`, an RFC 3339 literal), so that a
     /// pipelined revision still records how long its statements took.

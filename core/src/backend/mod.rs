@@ -132,6 +132,21 @@ pub fn read_only_url(url: &str) -> Option<(String, String)> {
     Backend::from_url(url).ok()?.engine().read_only_url(url)
 }
 
+/// A driver error as the operator should read it: the database's own
+/// message with what the engine adds (PostgreSQL's DETAIL, HINT and
+/// constraint), or None to use sqlx's text. The error does not say which
+/// engine raised it, so each engine is asked in turn; only the one whose
+/// driver produced it recognises it.
+pub(crate) fn describe(error: &sqlx::Error) -> Option<String> {
+    let sqlx::Error::Database(database) = error else {
+        return None;
+    };
+    [Backend::Postgres, Backend::MySql, Backend::Sqlite]
+        .into_iter()
+        .find_map(|backend| backend.engine().describe(database.as_ref()))
+        .map(|text| format!("error returned from database: {text}"))
+}
+
 /// Renders `$body` with `$b` bound to the sea-query builder of `$backend`.
 macro_rules! with_builder {
     ($backend:expr, $b:ident => $body:expr) => {

@@ -69,6 +69,36 @@ impl Engine for Postgres {
         code == Some("42P01") // undefined_table
     }
 
+    /// sqlx shows only the message, followed by the line of the server's C
+    /// source that raised it ("at line 3655"), which means nothing to an
+    /// operator; DETAIL (which key was duplicated), HINT and the
+    /// constraint are what they need, so those are kept instead.
+    #[cfg(feature = "postgres")]
+    fn describe(&self, error: &dyn sqlx::error::DatabaseError) -> Option<String> {
+        let error = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+        let mut text = format!("{} (SQLSTATE {})", error.message(), error.code());
+        let object = match (error.table(), error.constraint(), error.column()) {
+            (Some(table), Some(constraint), _) => {
+                Some(format!("constraint `{constraint}` on table `{table}`"))
+            }
+            (None, Some(constraint), _) => Some(format!("constraint `{constraint}`")),
+            (Some(table), None, Some(column)) => {
+                Some(format!("column `{column}` of table `{table}`"))
+            }
+            _ => None,
+        };
+        if let Some(object) = object {
+            text.push_str(&format!("; {object}"));
+        }
+        if let Some(detail) = error.detail() {
+            text.push_str(&format!("; DETAIL: {detail}"));
+        }
+        if let Some(hint) = error.hint() {
+            text.push_str(&format!("; HINT: {hint}"));
+        }
+        Some(text)
+    }
+
     fn measured_duration(&self, _applied_at: &str) -> Option<String> {
         // now() is the transaction's start, which is the revision's start.
         Some("CAST(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000 AS BIGINT)".to_owned())

@@ -13,10 +13,43 @@ pub(super) struct Sqlite;
 pub(super) async fn connect(url: &str) -> Result<sqlx::sqlite::SqliteConnection, sqlx::Error> {
     use sqlx::Connection;
     use std::str::FromStr;
+    if let Some(reason) = unusable(url) {
+        return Err(sqlx::Error::Configuration(reason.into()));
+    }
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
         // Concurrent runners wait for each other instead of failing.
         .busy_timeout(std::time::Duration::from_secs(30));
     sqlx::sqlite::SqliteConnection::connect_with(&options).await
+}
+
+/// Why `url` cannot be opened as it is written, before sqlx is asked: a URL
+/// with no path (which SQLite would take as a throwaway temporary
+/// database, so a run would "succeed" and leave nothing), or a file that
+/// does not exist without `mode=rwc` (sqlx opens read-write and does not
+/// create it). The reason says exactly what to write instead.
+fn unusable(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() {
+        return Some(
+            "it names no file; write sqlite://PATH?mode=rwc (e.g. sqlite://app.db?mode=rwc), or sqlite::memory: for a database that lasts one run"
+                .to_owned(),
+        );
+    }
+    let file = std::path::Path::new(path);
+    let in_memory = path.starts_with(":memory:") || query.contains("memory");
+    let dir_exists = file
+        .parent()
+        .is_none_or(|dir| dir.as_os_str().is_empty() || dir.is_dir());
+    if in_memory || query.contains("mode=") || file.exists() || !dir_exists {
+        return None;
+    }
+    let separator = if query.is_empty() { '?' } else { '&' };
+    Some(format!(
+        "the SQLite file `{path}` does not exist and the URL does not ask to create it; add `mode=rwc`: {url}{separator}mode=rwc"
+    ))
 }
 
 impl Engine for Sqlite {
@@ -117,5 +150,31 @@ impl Engine for Sqlite {
         let mut lock_path = path.as_os_str().to_owned();
         lock_path.push(format!(".{table}.cofferdam-lock"));
         Ok(Some(lock_path.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unusable;
+
+    #[test]
+    fn a_url_without_a_path_is_refused() {
+        for url in ["sqlite://", "sqlite:", "sqlite://?mode=rwc"] {
+            assert!(unusable(url).unwrap().contains("names no file"), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_missing_file_without_mode_says_what_to_add() {
+        let reason = unusable("sqlite://no-such-cofferdam-file.db").unwrap();
+        assert!(
+            reason.ends_with("sqlite://no-such-cofferdam-file.db?mode=rwc"),
+            "{reason}"
+        );
+        assert_eq!(
+            unusable("sqlite://no-such-cofferdam-file.db?mode=rwc"),
+            None
+        );
+        assert_eq!(unusable("sqlite::memory:"), None);
     }
 }
