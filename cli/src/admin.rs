@@ -8,9 +8,9 @@ use cofferdam_core::{Resolution, StampChange};
 /// Options of `migrate stamp`.
 #[derive(Debug, clap::Args)]
 pub(super) struct StampArgs {
-    /// The revision the database is at: it and its ancestors are recorded as applied, later ones are removed from history
-    #[arg(value_name = "REV")]
-    revision: String,
+    /// The revision(s) the database is at, or `head`, `heads`, `base`: they and their ancestors are recorded as applied, revisions built on them are removed from history, other branches are kept; `base` empties the history
+    #[arg(value_name = "REV", required = true, num_args = 1..)]
+    revisions: Vec<String>,
 }
 
 /// Options of `migrate resolve`.
@@ -30,7 +30,9 @@ pub(super) struct ResolveArgs {
 
 pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
     let out = &ctx.out;
-    let changes = match ctx.migrator.stamp(&ctx.url, &args.revision).await {
+    let targets: Vec<&str> = args.revisions.iter().map(String::as_str).collect();
+    let at = args.revisions.join(", ");
+    let changes = match ctx.migrator.stamp_many(&ctx.url, &targets).await {
         Ok(changes) => changes,
         Err(error) => return out.error(&error),
     };
@@ -45,8 +47,7 @@ pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
     }
     if changes.is_empty() {
         out.line(&format!(
-            "nothing changed: the history already holds `{}`, its ancestors and nothing after them",
-            args.revision
+            "nothing changed: the history already holds `{at}`, its ancestors and nothing after them"
         ));
     } else {
         for id in &added {
@@ -68,8 +69,7 @@ pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
             ));
         }
         out.line(&format!(
-            "the database is now recorded at `{}`; nothing was run",
-            args.revision
+            "the database is now recorded at `{at}`; nothing was run"
         ));
     }
     if !removed.is_empty() {

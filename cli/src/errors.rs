@@ -14,7 +14,7 @@ pub(super) fn code_for(error: &Error) -> u8 {
         Error::ChecksumMismatch { .. } => exit::DRIFT,
         Error::UnknownApplied { .. } => exit::UNKNOWN,
         Error::Connect { .. } | Error::ConnectTimeout { .. } => exit::UNREACHABLE,
-        Error::LockTimeout { .. } => exit::LOCKED,
+        Error::LockTimeout { .. } | Error::DatabaseBusy { .. } => exit::LOCKED,
         Error::UnknownRevision { .. } | Error::InvalidTableName(_) => exit::USAGE,
         Error::Interrupted { .. } => exit::INTERRUPTED,
         Error::RevisionFailed { source, .. } if matches!(**source, Error::Interrupted { .. }) => {

@@ -26,7 +26,7 @@
 //! | `history [--json]` | applied revisions: when, how long, by whom, review | reads |
 //! | `heads [--json]`, `graph [--json] [--status]` | the revision graph | no (`graph --status` reads) |
 //! | `check [--json] [--offline] [--allow-destructive]` | the CI gate | reads (`--offline`: no) |
-//! | `stamp REV` | record the database as being at REV, running nothing | writes history only |
+//! | `stamp REV... \| head \| heads \| base` | record the database as being at REV, running nothing; other branches are kept, rows marked stamped | writes history only |
 //! | `resolve REV --applied \| --rolled-back` | settle a failed revision fixed by hand | writes history only |
 //! | `sql [--to REV] [--json]` | print the SQL `up` would run | reads history |
 //! | `new NAME [--after REV]... [--dir DIR]` | scaffold a migration file | no |
@@ -43,14 +43,20 @@
 //! | 5    | destructive revisions are pending and `--allow-destructive` was not given |
 //! | 6    | the revision graph has more than one head |
 //! | 7    | an applied revision was edited after it ran (checksum drift) |
-//! | 8    | the database has applied revisions this binary does not know |
+//! | 8    | the database has applied revisions this binary does not know and that do not descend from its own (diverged); with `--strict`, and always for `check`, any unknown applied revision |
 //! | 9    | the database could not be reached or refused the login |
-//! | 10   | another run holds the migration lock and `--lock-timeout` passed |
+//! | 10   | another run holds the migration lock and `--lock-timeout` passed (SQLite: another program held the file busy as long) |
+//! | 11   | `status`: another run is applying a revision right now (it holds the migration lock); not a failure |
 //! | 130  | interrupted by SIGINT/SIGTERM: the running revision finished or rolled back, no later one started |
+//!
+//! A database *ahead* of this binary (every revision it knows is applied,
+//! and the unknown ones descend from them: what an image rollback meets) is
+//! not an error: `up` applies nothing, warns and exits 0; `status` says
+//! "ahead of this binary by N" and exits 0. `--strict` refuses it (8).
 //!
 //! `status` and `check` report every problem they find and exit with the code
 //! of the first in this order: several heads (6, `check` only), failed (4),
-//! unknown (8), drift (7), then pending destructive (5, `check`) or pending (3,
+//! running (11, `status` only), unknown (8), drift (7), then pending destructive (5, `check`) or pending (3,
 //! `status`).
 
 #![forbid(unsafe_code)]
@@ -95,8 +101,10 @@ pub mod exit {
     pub const UNKNOWN: u8 = 8;
     /// The database could not be reached, or refused the credentials.
     pub const UNREACHABLE: u8 = 9;
-    /// Another run holds the lock.
+    /// Another run holds the lock (or, on SQLite, another program holds the file busy).
     pub const LOCKED: u8 = 10;
+    /// `status`: another run is applying a revision right now.
+    pub const RUNNING: u8 = 11;
     /// Interrupted by a signal.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -111,9 +119,13 @@ Exit codes:
   5    destructive revisions pending without --allow-destructive
   6    the revision graph has more than one head
   7    an applied revision was edited (checksum drift)
-  8    the database has applied revisions this binary does not know
+  8    the database has applied revisions this binary does not know that do not
+       descend from its own (diverged); with --strict, or for `check`, any
+       unknown revision (a database merely ahead of this binary: exit 0, warning)
   9    the database could not be reached or refused the login
-  10   another run holds the migration lock (raise --lock-timeout or retry)
+  10   another run holds the migration lock (raise --lock-timeout or retry);
+       SQLite: another program held the database file busy as long
+  11   status: another run is applying a revision right now (not a failure)
   130  interrupted by SIGINT/SIGTERM; the running revision finished or rolled back
 
 Database URL: --database-url, else DATABASE_URL, else DATABASE_URL in ./.env, else a SQLite
@@ -149,6 +161,9 @@ struct GlobalArgs {
     /// History table name
     #[arg(long, default_value = cofferdam_core::DEFAULT_HISTORY_TABLE, global = true, value_name = "NAME")]
     history_table: String,
+    /// Refuse a database ahead of this binary (applied revisions it does not know, built on its own) with exit 8, as a diverged one
+    #[arg(long, global = true)]
+    strict: bool,
     /// Print only errors (and the JSON of --json)
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
@@ -163,7 +178,7 @@ enum Verb {
     Up(up::UpArgs),
     /// Revert the last revision (or more) by running its `down` function
     Down(up::DownArgs),
-    /// Show applied, pending and failed revisions; exit 0 at head, 3 pending, 4 failed
+    /// Show applied, pending, running and failed revisions; exit 0 at head, 3 pending, 4 failed, 11 running
     Status(read::JsonArg),
     /// List applied revisions: when, how long, by whom, destructive and why
     History(read::JsonArg),
@@ -173,7 +188,7 @@ enum Verb {
     Graph(graph::GraphArgs),
     /// The CI gate: one head, no failed, unknown or edited revision, no unreviewed destruction
     Check(check::CheckArgs),
-    /// Record the database as being at REV without running anything
+    /// Record the database as being at REV (or head, heads, base) without running anything
     Stamp(admin::StampArgs),
     /// Settle a revision recorded as failed, after fixing the database by hand
     Resolve(admin::ResolveArgs),
@@ -254,7 +269,8 @@ impl MigrateCommand {
         let migrator = migrator
             .lock_timeout(Duration::from_secs(self.global.lock_timeout))
             .connect_timeout(Duration::from_secs(self.global.connect_timeout))
-            .history_table(&self.global.history_table);
+            .history_table(&self.global.history_table)
+            .strict(self.global.strict);
         // A bad name is a usage error, found before anything connects.
         if let Err(error) = migrator.check_history_table() {
             return out.error(&error);

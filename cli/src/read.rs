@@ -4,7 +4,7 @@
 //! one SELECT (a missing table reads as empty) and `heads` does not connect.
 
 use super::output::plural;
-use super::output::{GREEN, RED, YELLOW};
+use super::output::{CYAN, GREEN, RED, YELLOW};
 use super::output::{Output, human_ms};
 use super::{Ctx, exit};
 use cofferdam_core::{AppliedRevision, Status};
@@ -21,6 +21,8 @@ pub(super) struct JsonArg {
 pub(super) fn status_code(status: &Status) -> u8 {
     if !status.failed.is_empty() {
         exit::FAILED
+    } else if !status.running.is_empty() {
+        exit::RUNNING
     } else if !status.unknown.is_empty() {
         exit::UNKNOWN
     } else if !status.drifted.is_empty() {
@@ -45,12 +47,14 @@ pub(super) async fn status(ctx: &Ctx, json: bool) -> u8 {
             status: &'a Status,
             current: Vec<String>,
             at_head: bool,
+            ahead_by: usize,
             exit_code: u8,
         }
         ctx.out.json(&Json {
             status: &status,
             current: status.current_heads(),
             at_head: status.is_up_to_date(),
+            ahead_by: status.ahead.len(),
             exit_code: code,
         });
     } else {
@@ -138,6 +142,32 @@ fn print_status(out: &Output, url: &str, status: &Status) {
                 .unwrap_or("the run stopped before recording an outcome")
         ));
     }
+    for running in &status.running {
+        let row = &running.row;
+        let how_long = running
+            .running_for_secs
+            .map(|secs| {
+                format!(
+                    "for {}",
+                    human_ms(i64::try_from(secs * 1000).unwrap_or(i64::MAX))
+                )
+            })
+            .unwrap_or_else(|| "since an unknown time".to_owned());
+        out.line(&format!(
+            "  {}  {} (running {how_long}, since {}, started by {}; the migration lock is held by {})",
+            out.paint(CYAN, "RUNNING"),
+            row.id,
+            when(&row.applied_at),
+            row.applied_by,
+            running.lock_holder
+        ));
+    }
+    for id in &status.ahead {
+        out.line(&format!(
+            "  {}  {id}: applied by a newer binary, on top of this one's revisions",
+            out.paint(YELLOW, "ahead  ")
+        ));
+    }
     for id in &status.unknown {
         out.line(&format!(
             "  {}  {id}: applied, but this binary does not know it",
@@ -163,11 +193,29 @@ fn summary(status: &Status) -> String {
             row.id, row.id
         );
     }
+    if let Some(running) = status.running.first() {
+        return format!(
+            "running: `{}` is being applied by another run, which holds the migration lock; this is not a failure: check again when it ends",
+            running.row.id
+        );
+    }
     if !status.unknown.is_empty() {
         return "blocked: the database was migrated by a newer binary; deploy it, or check --history-table".to_owned();
     }
     if !status.drifted.is_empty() {
         return "blocked: applied revisions were edited; revert the edits and write new revisions instead".to_owned();
+    }
+    if !status.ahead.is_empty() && status.pending.is_empty() {
+        return format!(
+            "ahead of this binary by {} ({}): a newer binary applied {}; `migrate up` applies nothing and this binary can run (--strict refuses it)",
+            plural(status.ahead.len(), "revision"),
+            status.ahead.join(", "),
+            if status.ahead.len() == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        );
     }
     if status.pending.is_empty() {
         return format!(
@@ -201,7 +249,12 @@ pub(super) async fn history(ctx: &Ctx, json: bool) -> u8 {
         Ok(status) => status,
         Err(error) => return ctx.out.error(&error),
     };
-    let mut rows: Vec<&AppliedRevision> = status.applied.iter().chain(&status.failed).collect();
+    let mut rows: Vec<&AppliedRevision> = status
+        .applied
+        .iter()
+        .chain(&status.failed)
+        .chain(status.running.iter().map(|running| &running.row))
+        .collect();
     rows.sort_by_key(|row| row.seq);
     if json {
         ctx.out.json(&rows);
@@ -236,6 +289,9 @@ pub(super) async fn history(ctx: &Ctx, json: bool) -> u8 {
                 out.paint(RED, "FAILED"),
                 row.error.as_deref().unwrap_or("no error recorded")
             )),
+        }
+        if row.stamped {
+            notes.push(out.paint(YELLOW, "stamped (recorded, not run)"));
         }
         if row.destructive {
             notes.push(match &row.review_reason {

@@ -155,6 +155,19 @@ impl Run {
                         human(*duration)
                     ));
                 }
+                Event::Waiting { table, holder } => {
+                    if std::mem::take(&mut state.drawn) {
+                        out.progress("");
+                    }
+                    let who = holder
+                        .as_deref()
+                        .map(|holder| format!(" ({holder})"))
+                        .unwrap_or_default();
+                    out.note(&format!(
+                        "waiting for the migration lock on `{table}`: another run holds it{who}; \
+                         `migrate status` shows what it is applying"
+                    ));
+                }
                 // Events added later are not shown by this version.
                 _ => {}
             }

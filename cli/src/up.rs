@@ -60,8 +60,25 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
             .map(|heads| heads.join(", "))
             .unwrap_or_default(),
     };
+    if !report.ahead.is_empty() {
+        out.warn(&format!(
+            "the database is ahead of this binary by {}: {}; a newer binary applied {} on top of this one's revisions. \
+             Nothing was applied and this binary can run on it (an image rollback). To revert {}, run `migrate down` with the newer binary; \
+             pass --strict to refuse such a database",
+            plural(report.ahead.len(), "revision"),
+            report.ahead.join(", "),
+            if report.ahead.len() == 1 { "it" } else { "them" },
+            if report.ahead.len() == 1 { "it" } else { "them" },
+        ));
+    }
     if args.dry_run {
         rehearsal(&out, &migrator, &report, &target);
+    } else if !report.ahead.is_empty() && report.revisions.is_empty() {
+        out.line(&format!(
+            "ahead of this binary by {} ({}); nothing to apply",
+            plural(report.ahead.len(), "revision"),
+            report.ahead.join(", ")
+        ));
     } else if report.revisions.is_empty() {
         out.line(&format!("already at {target}; nothing to apply"));
     } else {

@@ -3,7 +3,7 @@
 
 use crate::apply;
 use crate::backend::Backend;
-use crate::history::{AppliedRevision, Change, State, Table};
+use crate::history::{AppliedRevision, Change, STAMPED_DURATION_MS, State, Table};
 use crate::migration::Migration;
 use crate::operator::now_rfc3339;
 use crate::plan;
@@ -11,22 +11,62 @@ use crate::report::{Rendered, Resolution, StampChange};
 use crate::revision::Revision;
 use crate::session::{Guard, Session};
 use crate::{Error, Migrator, Result};
+use std::collections::HashSet;
 
 impl Migrator {
-    /// Records the database as being exactly at `target` without running
-    /// anything: `target` and its ancestors become applied (failed rows among
-    /// them included), every other row goes. Returns the changes made, in
-    /// order. For adopting an existing database or after a manual fix.
+    /// Records the database as being at `target` without running anything:
+    /// the same as [`stamp_many`](Migrator::stamp_many) with one target.
     pub async fn stamp(&self, url: &str, target: &str) -> Result<Vec<StampChange>> {
+        self.stamp_many(url, &[target]).await
+    }
+
+    /// Records the database as being at `targets` without running
+    /// anything, for adopting an existing database or after a manual fix.
+    /// Returns the changes made, in order.
+    ///
+    /// - Each target and its ancestors become applied (failed rows among
+    ///   them are settled).
+    /// - Rows that descend from a target (later revisions on its line) go,
+    ///   so that the next `up` runs them again. Rows on other branches stay:
+    ///   stamping one branch never forgets another.
+    /// - `head` names the single head, `heads` every head, and `base` no
+    ///   revision: `stamp base` empties the history. A revision whose id is
+    ///   one of these words is still found by its id.
+    ///
+    /// Every row stamp writes or settles is marked as stamped (see
+    /// [`AppliedRevision::stamped`]).
+    pub async fn stamp_many(&self, url: &str, targets: &[&str]) -> Result<Vec<StampChange>> {
         let graph = self.graph()?;
-        let revision = graph.require(target)?;
-        let keep = graph.ancestors(revision.id);
-        self.edit_history(url, target, |table, session, history| {
+        let mut resolved: Vec<&'static str> = Vec::new();
+        for target in targets {
+            match (graph.get(target), *target) {
+                (Some(revision), _) => resolved.push(revision.id),
+                (None, "head") => resolved.push(graph.head()?),
+                (None, "heads") => resolved.extend(graph.heads()),
+                (None, "base") => {}
+                (None, other) => {
+                    graph.require(other)?;
+                }
+            }
+        }
+        let keep: HashSet<&str> = resolved.iter().flat_map(|id| graph.ancestors(id)).collect();
+        let next = targets.join(", ");
+        self.edit_history(url, &next, |table, session, history| {
             let backend = session.backend;
             let applied_by = self.operator();
             let mut seq = history.iter().map(|row| row.seq).max().unwrap_or(0);
             let mut changed = Vec::new();
-            for row in history.iter().filter(|row| !keep.contains(row.id.as_str())) {
+            // `base` alone removes everything; otherwise what builds on a
+            // target, and nothing on another branch.
+            let removed = history.iter().filter(|row| {
+                !keep.contains(row.id.as_str())
+                    && (resolved.is_empty()
+                        || graph
+                            .ancestors(&row.id)
+                            .iter()
+                            .any(|id| resolved.contains(id)))
+            });
+            for row in removed {
                 session.queue_internal(table.delete_sql(backend, &row.id));
                 changed.push(StampChange::Removed(row.id.clone()));
             }
@@ -35,7 +75,13 @@ impl Migrator {
                     // A failed or unfinished row of a kept revision: the
                     // person stamping says it is in place now.
                     Some(row) if row.state != State::Applied => {
-                        session.queue_internal(finish(table, backend, row));
+                        session.queue_internal(table.update_sql(
+                            backend,
+                            &row.id,
+                            Change::Finished {
+                                duration_ms: STAMPED_DURATION_MS,
+                            },
+                        ));
                         changed.push(StampChange::Settled(row.id.clone()));
                         continue;
                     }
@@ -49,7 +95,7 @@ impl Migrator {
                     State::Applied,
                     now_rfc3339(),
                     &applied_by,
-                    Some(0),
+                    Some(STAMPED_DURATION_MS),
                 );
                 session.queue_internal(table.insert_sql(backend, &row));
                 changed.push(StampChange::Recorded(revision.id.to_owned()));
@@ -110,7 +156,7 @@ impl Migrator {
             None => graph.head()?,
         };
         let (backend, history) = self.read_history(url).await?;
-        plan::validate(&graph, &history, &self.table, false)?;
+        plan::validate(&graph, &history, &self.table, false, !self.strict)?;
         render(backend, plan::pending(&graph, &history, Some(target))).await
     }
 }

@@ -142,6 +142,22 @@ async fn outside_transaction(
     let applied_at = now_rfc3339();
     let backend = session.backend;
     let pipeline = std::mem::replace(&mut session.pipeline, false);
+    // What the row looks like once this run has written it: later updates
+    // are conditional on it, so that this run never changes a row it did
+    // not write (see `Table::update_own_sql`).
+    let own_applied_at = match direction {
+        Direction::Up => Some(applied_at.clone()),
+        Direction::Down => None,
+    };
+    let own = |change| {
+        ctx.table.update_own_sql(
+            backend,
+            revision.id,
+            change,
+            State::Started,
+            own_applied_at.as_deref(),
+        )
+    };
     session.queue_internal(match direction {
         Direction::Up => ctx.table.insert_sql(
             backend,
@@ -154,7 +170,10 @@ async fn outside_transaction(
                 Some(0),
             ),
         ),
-        Direction::Down => ctx.table.update_sql(backend, revision.id, Change::Started),
+        Direction::Down => {
+            ctx.table
+                .update_own_sql(backend, revision.id, Change::Started, State::Applied, None)
+        }
     });
     let armed = match session.engine.arm_backstop(revision.id, false) {
         Some((sql, statements)) if guard == Guard::Enforce => {
@@ -176,24 +195,16 @@ async fn outside_transaction(
     let outcome = match result {
         Ok(()) => {
             session.queue_internal(match direction {
-                Direction::Up => ctx.table.update_sql(
-                    backend,
-                    revision.id,
-                    Change::Finished {
-                        duration_ms: millis(started.elapsed()),
-                    },
-                ),
+                Direction::Up => own(Change::Finished {
+                    duration_ms: millis(started.elapsed()),
+                }),
                 Direction::Down => ctx.table.delete_sql(backend, revision.id),
             });
             session.flush().await.map(|()| started.elapsed())
         }
         Err(error) => {
             let text = crate::error::report(&error);
-            session.queue_internal(ctx.table.update_sql(
-                backend,
-                revision.id,
-                Change::Failed { error: &text },
-            ));
+            session.queue_internal(own(Change::Failed { error: &text }));
             match session.flush().await {
                 Ok(()) => Err(error),
                 Err(record_error) => {

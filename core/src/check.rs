@@ -56,9 +56,16 @@ impl Migrator {
         };
         let status = self.status(url).await?;
         problems.extend(status.failed.iter().map(plan::blocked));
-        if !status.unknown.is_empty() {
+        // The CI gate runs the newest binary: a revision it does not know,
+        // even one a rollback would tolerate, means the build lost it.
+        if !status.unknown.is_empty() || !status.ahead.is_empty() {
             problems.push(Error::UnknownApplied {
-                revisions: status.unknown.clone(),
+                revisions: status
+                    .unknown
+                    .iter()
+                    .chain(&status.ahead)
+                    .cloned()
+                    .collect(),
                 table: status.history_table.clone(),
             });
         }

@@ -159,6 +159,19 @@ pub enum Error {
         seconds: u64,
     },
 
+    /// Another program held the database busy (a SQLite file locked by
+    /// another connection) for longer than the lock timeout.
+    #[error(
+        "the database is busy: another program held it locked for {seconds}s (--lock-timeout); nothing more was changed; retry later, raise --lock-timeout, or find the program holding it"
+    )]
+    DatabaseBusy {
+        /// The time waited.
+        seconds: u64,
+        /// The error the wait ended in.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// A statement failed inside a migration.
     #[error("statement failed: {statement}")]
     Statement {

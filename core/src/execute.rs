@@ -22,8 +22,11 @@ impl Migrator {
         url: &str,
         work: impl AsyncFnOnce(&mut Session) -> Result<T>,
     ) -> Result<T> {
-        let mut session = Session::new(Conn::connect(url, self.connect_timeout).await?);
-        let result = work(&mut session).await;
+        let conn = Conn::connect(url, self.connect_timeout, self.lock_timeout).await?;
+        let mut session = Session::new(conn);
+        let result = work(&mut session)
+            .await
+            .map_err(|error| busy(&session, error, self.lock_timeout));
         session.close().await;
         result
     }
@@ -40,12 +43,20 @@ impl Migrator {
         next: &str,
         work: impl AsyncFnOnce(&mut Session) -> Result<T>,
     ) -> Result<T> {
+        let waiting = |holder: Option<String>| {
+            tracing::info!(table = %table.name, ?holder, "waiting for the migration lock");
+            self.notify(Event::Waiting {
+                table: table.name.clone(),
+                holder,
+            });
+        };
         let lock = Lock::acquire(
             session.conn(),
             url,
             table,
             self.lock_timeout,
             self.stop.as_ref(),
+            &waiting,
         )
         .await
         .map_err(|error| match error {
@@ -138,4 +149,36 @@ impl Migrator {
 
 fn ran(report: &Report) -> Vec<String> {
     report.revisions.iter().map(|r| r.id.clone()).collect()
+}
+
+/// `error` as [`Error::DatabaseBusy`] when what failed was a wait for a
+/// database another program holds busy (SQLite's busy timeout, which
+/// follows the lock timeout), so that it ends like a lock timeout. A
+/// revision recorded as failed stays that error: its state matters more.
+fn busy(session: &Session, error: Error, waited: std::time::Duration) -> Error {
+    let Some(conn) = session.conn.as_ref() else {
+        return error;
+    };
+    if matches!(
+        error,
+        Error::RevisionFailed {
+            rolled_back: false,
+            ..
+        } | Error::DatabaseBusy { .. }
+    ) {
+        return error;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(current) = cause {
+        if let Some(sqlx) = current.downcast_ref::<sqlx::Error>()
+            && conn.is_busy(sqlx)
+        {
+            return Error::DatabaseBusy {
+                seconds: waited.as_secs(),
+                source: Box::new(error),
+            };
+        }
+        cause = current.source();
+    }
+    error
 }

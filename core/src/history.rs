@@ -56,7 +56,16 @@ pub struct AppliedRevision {
     pub review_reason: Option<String>,
     /// The error of a failed run.
     pub error: Option<String>,
+    /// Recorded by `stamp` (as applied without running), not applied by a
+    /// run. Stored as a `duration_ms` of -1, which no run records: tables
+    /// written by earlier versions need no new column, and earlier versions
+    /// read such a row as applied.
+    pub stamped: bool,
 }
+
+/// The `duration_ms` that marks a row written by `stamp`; see
+/// [`AppliedRevision::stamped`].
+pub(crate) const STAMPED_DURATION_MS: i64 = -1;
 
 /// A validated history table name.
 #[derive(Debug, Clone)]
@@ -236,6 +245,31 @@ impl Table {
 
     /// Sets the state of `id` (and, when given, its duration and error).
     pub(crate) fn update_sql(&self, backend: Backend, id: &str, change: Change<'_>) -> String {
+        self.update(id, change).to_sql(backend)
+    }
+
+    /// Like [`Table::update_sql`], but the row only changes while it is as
+    /// this run wrote it: in `state` and, when given, started at
+    /// `applied_at`. A run thus never touches a row another runner wrote,
+    /// e.g. never marks another runner's applied revision as failed when
+    /// its own insert of that row was the statement that failed.
+    pub(crate) fn update_own_sql(
+        &self,
+        backend: Backend,
+        id: &str,
+        change: Change<'_>,
+        state: State,
+        applied_at: Option<&str>,
+    ) -> String {
+        let mut update = self.update(id, change);
+        update.and_where(Expr::col("state").eq(state.as_str()));
+        if let Some(applied_at) = applied_at {
+            update.and_where(Expr::col("applied_at").eq(applied_at));
+        }
+        update.to_sql(backend)
+    }
+
+    fn update(&self, id: &str, change: Change<'_>) -> sea_query::UpdateStatement {
         let mut update = Query::update();
         update.table(self.sea());
         match change {
@@ -260,7 +294,8 @@ impl Table {
                     .value("error", error);
             }
         }
-        update.and_where(Expr::col("id").eq(id)).to_sql(backend)
+        update.and_where(Expr::col("id").eq(id));
+        update
     }
 
     /// Removes a revision's row (it was reverted, or resolved as rolled back).
@@ -337,6 +372,7 @@ fn parse_row(table: &str, row: Vec<Option<String>>) -> Result<AppliedRevision> {
         destructive,
         review_reason,
         error,
+        stamped: duration_ms == STAMPED_DURATION_MS,
     })
 }
 

@@ -67,7 +67,7 @@ pub use migrator::{DEFAULT_HISTORY_TABLE, Migrator};
 pub use plan::Down;
 pub use report::{
     DestructiveOp, Direction, Event, PendingRevision, Rendered, Report, Resolution, RevisionRun,
-    StampChange, Status, Up,
+    RunningRevision, StampChange, Status, Up,
 };
 pub use revision::{Review, Revision};
 pub use session::StatementLog;

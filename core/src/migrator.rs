@@ -1,12 +1,14 @@
 //! [`Migrator`]: the entry point that checks, plans and applies a migration set.
 
 use crate::apply::Context;
-use crate::backend::Backend;
+use crate::backend::{Backend, Lock};
 use crate::graph::Graph;
 use crate::history::{AppliedRevision, State, Table};
+use crate::operator::seconds_since;
 use crate::plan::{self, Down};
 use crate::report::{
-    DestructiveOp, Direction, Event, Report, Status, Up, destructive_ops, pending_revision,
+    DestructiveOp, Direction, Event, Report, RunningRevision, Status, Up, destructive_ops,
+    pending_revision,
 };
 use crate::revision::{Revision, registered};
 use crate::{Error, Result};
@@ -30,6 +32,7 @@ pub struct Migrator {
     pub(crate) lock_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) allow_destructive: bool,
+    pub(crate) strict: bool,
     pub(crate) stop: Option<CancellationToken>,
     pub(crate) applied_by: Option<String>,
     pub(crate) observer: Option<Observer>,
@@ -42,6 +45,7 @@ impl std::fmt::Debug for Migrator {
             .field("table", &self.table)
             .field("lock_timeout", &self.lock_timeout)
             .field("allow_destructive", &self.allow_destructive)
+            .field("strict", &self.strict)
             .finish_non_exhaustive()
     }
 }
@@ -57,6 +61,7 @@ impl Migrator {
             lock_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             allow_destructive: false,
+            strict: false,
             stop: None,
             applied_by: None,
             observer: None,
@@ -91,6 +96,18 @@ impl Migrator {
     /// the deploy must allow destruction explicitly.
     pub fn allow_destructive(mut self, allow: bool) -> Migrator {
         self.allow_destructive = allow;
+        self
+    }
+
+    /// Refuses a database that is ahead of this binary, as it refuses one
+    /// that diverged. Off by default: after an image rollback the older
+    /// binary finds every revision it knows applied and newer ones on top
+    /// (descending from its own); `up` then applies nothing, warns, and
+    /// succeeds, so the rollback can start. `strict(true)` makes any
+    /// applied revision this binary does not know an error
+    /// ([`Error::UnknownApplied`]), as `check` always does.
+    pub fn strict(mut self, strict: bool) -> Migrator {
+        self.strict = strict;
         self
     }
 
@@ -154,23 +171,46 @@ impl Migrator {
     pub async fn status(&self, url: &str) -> Result<Status> {
         let graph = self.graph()?;
         let table = self.table()?;
-        let (backend, history, notes) = self
+        let (backend, history, holder, notes) = self
             .connected(url, async |session| {
                 let history = table.read(session.conn()).await;
+                // A `started` row is a run at work while someone holds the
+                // lock, and a run that died otherwise.
+                let started = history
+                    .as_ref()
+                    .is_ok_and(|rows| rows.iter().any(|row| row.state == State::Started));
+                let holder = if started {
+                    Lock::holder(session.conn(), url, &table).await?
+                } else {
+                    None
+                };
                 let notes = session.conn().backstop_note().await;
-                Ok((session.backend, history, notes))
+                Ok((session.backend, history, holder, notes))
             })
             .await?;
         let history = history?;
-        let (failed, applied): (Vec<_>, Vec<_>) = history
+        let (unsettled, applied): (Vec<_>, Vec<_>) = history
             .iter()
             .cloned()
             .partition(|row| row.state != State::Applied);
-        let unknown = history
-            .iter()
-            .filter(|row| graph.get(&row.id).is_none())
-            .map(|row| row.id.clone())
+        let (running, failed): (Vec<_>, Vec<_>) = unsettled
+            .into_iter()
+            .partition(|row| row.state == State::Started && holder.is_some());
+        let running = running
+            .into_iter()
+            .map(|row| RunningRevision {
+                running_for_secs: seconds_since(&row.applied_at),
+                lock_holder: holder.clone().unwrap_or_default(),
+                row,
+            })
             .collect();
+        let plan::Unknown {
+            mut ahead,
+            mut diverged,
+        } = plan::unknown(&graph, &history);
+        if self.strict {
+            diverged.append(&mut ahead);
+        }
         let drifted = history
             .iter()
             .filter(|row| {
@@ -190,8 +230,10 @@ impl Migrator {
             heads: graph.heads().into_iter().map(str::to_owned).collect(),
             applied,
             failed,
+            running,
             pending,
-            unknown,
+            unknown: diverged,
+            ahead,
             drifted,
             notes: notes.into_iter().collect(),
         })
@@ -250,11 +292,14 @@ impl Migrator {
                 return Ok(Report::default());
             }
             let history = table.read(session.conn()).await?;
-            plan::validate(&graph, &history, &table.name, false)?;
+            let ahead = plan::validate(&graph, &history, &table.name, false, !self.strict)?;
             let pending = plan::pending(&graph, &history, Some(target));
             let settled = history.iter().all(|row| row.state == State::Applied);
             if pending.is_empty() && settled {
-                return Ok(Report::default());
+                return Ok(Report {
+                    ahead,
+                    ..Report::default()
+                });
             }
             let offences = destructive_ops(&pending);
             if !offences.is_empty() && !self.allow_destructive && !options.dry_run {
@@ -270,7 +315,7 @@ impl Migrator {
                 if !options.dry_run {
                     session.conn().install_backstop().await;
                 }
-                plan::validate(&graph, &history, &table.name, true)?;
+                let ahead = plan::validate(&graph, &history, &table.name, true, !self.strict)?;
                 let pending = plan::pending(&graph, &history, Some(target));
                 let applied_by = self.operator();
                 let ctx = Context {
@@ -282,6 +327,7 @@ impl Migrator {
                 let mut report = self
                     .run_revisions(session, &ctx, pending, Direction::Up, seq)
                     .await?;
+                report.ahead = ahead;
                 if options.dry_run {
                     report.statements = session.log.take().unwrap_or_default();
                     session.rollback().await;
@@ -300,14 +346,16 @@ impl Migrator {
         let table = self.table()?;
         self.connected(url, async |session| {
             let history = table.read(session.conn()).await?;
-            plan::validate(&graph, &history, &table.name, false)?;
+            // Reverting needs the `down` of every revision it reaches, so a
+            // database ahead of this binary is refused here.
+            plan::validate(&graph, &history, &table.name, false, false)?;
             if plan::to_revert(&graph, &history, &down)?.is_empty() {
                 return Ok(Report::default());
             }
             let next = "the first revision to revert";
             self.locked(url, session, &table, next, async |session| {
                 let history = table.read(session.conn()).await?;
-                plan::validate(&graph, &history, &table.name, true)?;
+                plan::validate(&graph, &history, &table.name, true, false)?;
                 let revert = plan::to_revert(&graph, &history, &down)?;
                 let applied_by = self.operator();
                 let ctx = Context {

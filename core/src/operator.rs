@@ -40,6 +40,28 @@ pub(crate) fn now_rfc3339() -> String {
     )
 }
 
+/// Whole seconds from `rfc3339` (as [`now_rfc3339`] writes it) to now;
+/// None when it cannot be read or lies in the future.
+pub(crate) fn seconds_since(rfc3339: &str) -> Option<u64> {
+    let field = |range: std::ops::Range<usize>| rfc3339.get(range)?.parse::<i64>().ok();
+    let (year, month, day) = (field(0..4)?, field(5..7)?, field(8..10)?);
+    let (hour, minute, second) = (field(11..13)?, field(14..16)?, field(17..19)?);
+    // Days since 1970-01-01 from a civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let then = days * 86_400 + hour * 3600 + minute * 60 + second;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    u64::try_from(i64::try_from(now).ok()? - then).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +71,7 @@ mod tests {
         let now = now_rfc3339();
         assert_eq!(now.len(), 24, "{now}");
         assert!(now.starts_with("20") && now.ends_with('Z'), "{now}");
+        assert!(seconds_since(&now).is_some_and(|s| s < 5), "{now}");
+        assert_eq!(seconds_since("not a time"), None);
     }
 }

@@ -5,7 +5,7 @@ use crate::graph::Graph;
 use crate::history::{AppliedRevision, State};
 use crate::revision::Revision;
 use crate::{Error, Result};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Refuses a history that the code cannot safely build on: revisions the
 /// code does not know, edited revisions, and failed or unfinished ones.
@@ -13,20 +13,21 @@ use std::collections::HashSet;
 /// `locked`: whether the lock is held. Without it, a `started` row may be
 /// another runner at work, so unfinished rows are left for the check made
 /// under the lock; with it, such a row is a run that died.
+///
+/// `allow_ahead`: a database ahead of this binary (see [`unknown`]) is
+/// accepted, and the revisions it is ahead by are returned; otherwise any
+/// unknown revision is refused.
 pub(crate) fn validate(
     graph: &Graph,
     history: &[AppliedRevision],
     table: &str,
     locked: bool,
-) -> Result<()> {
-    let unknown: Vec<String> = history
-        .iter()
-        .filter(|row| graph.get(&row.id).is_none())
-        .map(|row| row.id.clone())
-        .collect();
-    if !unknown.is_empty() {
+    allow_ahead: bool,
+) -> Result<Vec<String>> {
+    let Unknown { ahead, diverged } = unknown(graph, history);
+    if !diverged.is_empty() || (!ahead.is_empty() && !allow_ahead) {
         return Err(Error::UnknownApplied {
-            revisions: unknown,
+            revisions: diverged.into_iter().chain(ahead).collect(),
             table: table.to_owned(),
         });
     }
@@ -36,7 +37,10 @@ pub(crate) fn validate(
         return Err(blocked(row));
     }
     for row in history {
-        let revision = graph.get(&row.id).expect("checked above");
+        // Revisions the database is ahead by cannot be compared.
+        let Some(revision) = graph.get(&row.id) else {
+            continue;
+        };
         if row.checksum != revision.checksum {
             return Err(Error::ChecksumMismatch {
                 revision: row.id.clone(),
@@ -45,7 +49,86 @@ pub(crate) fn validate(
             });
         }
     }
-    Ok(())
+    Ok(ahead)
+}
+
+/// The applied revisions this binary does not know, split in two.
+#[derive(Debug, Default)]
+pub(crate) struct Unknown {
+    /// The database is ahead of this binary by these: every revision the
+    /// binary knows is applied, and each of these descends, through the
+    /// parents recorded in history, from revisions it knows. What an image
+    /// rollback leaves: the newer binary applied them on top of this one's.
+    pub ahead: Vec<String>,
+    /// Anything else: the database went another way than this binary
+    /// (another branch, another migration set, a lost revision).
+    pub diverged: Vec<String>,
+}
+
+/// Splits the applied revisions unknown to `graph` into ahead and diverged.
+pub(crate) fn unknown(graph: &Graph, history: &[AppliedRevision]) -> Unknown {
+    let strangers: HashMap<&str, &AppliedRevision> = history
+        .iter()
+        .filter(|row| graph.get(&row.id).is_none())
+        .map(|row| (row.id.as_str(), row))
+        .collect();
+    if strangers.is_empty() {
+        return Unknown::default();
+    }
+    let ids: Vec<String> = history
+        .iter()
+        .filter(|row| strangers.contains_key(row.id.as_str()))
+        .map(|row| row.id.clone())
+        .collect();
+    let applied: HashSet<&str> = history.iter().map(|row| row.id.as_str()).collect();
+    let all_known_applied = graph
+        .ordered()
+        .all(|revision| applied.contains(revision.id));
+    let mut verdicts = HashMap::new();
+    let ahead = all_known_applied
+        && ids
+            .iter()
+            .all(|id| descends(id, &strangers, graph, &mut verdicts));
+    if ahead {
+        Unknown {
+            ahead: ids,
+            diverged: Vec::new(),
+        }
+    } else {
+        Unknown {
+            ahead: Vec::new(),
+            diverged: ids,
+        }
+    }
+}
+
+/// Whether every line of recorded parents from `id` ends in revisions the
+/// graph knows. `verdicts` memoises, and marks a revision being visited as
+/// false so that a cycle in the recorded parents is not a descent.
+fn descends<'a>(
+    id: &'a str,
+    strangers: &HashMap<&'a str, &'a AppliedRevision>,
+    graph: &Graph,
+    verdicts: &mut HashMap<&'a str, bool>,
+) -> bool {
+    if graph.get(id).is_some() {
+        return true;
+    }
+    if let Some(&verdict) = verdicts.get(id) {
+        return verdict;
+    }
+    let Some(row) = strangers.get(id) else {
+        // Neither known nor applied: the line is broken.
+        return false;
+    };
+    verdicts.insert(id, false);
+    let verdict = !row.parents.is_empty()
+        && row
+            .parents
+            .iter()
+            .all(|parent| descends(parent, strangers, graph, verdicts));
+    verdicts.insert(id, verdict);
+    verdict
 }
 
 pub(crate) fn blocked(row: &AppliedRevision) -> Error {

@@ -45,6 +45,15 @@ pub enum Event {
         /// Its direction.
         direction: Direction,
     },
+    /// Another run holds the migration lock and this one has been waiting
+    /// for about a second.
+    Waiting {
+        /// The history table whose lock is wanted.
+        table: String,
+        /// Who holds it, where the engine tells (`pid 42 (app) from
+        /// 10.0.0.7` on PostgreSQL, `connection 7 (app@host)` on MySQL).
+        holder: Option<String>,
+    },
     /// A revision finished.
     Finished {
         /// The revision.
@@ -66,6 +75,11 @@ pub struct Report {
     pub statements: Vec<StatementLog>,
     /// Revisions a dry run skipped because they run outside a transaction.
     pub skipped: Vec<String>,
+    /// Applied revisions this binary does not know that descend from its
+    /// own: the database is ahead of this binary (an image rollback), so
+    /// nothing was applied. Empty with [`crate::Migrator::strict`], which
+    /// refuses such a database instead.
+    pub ahead: Vec<String>,
 }
 
 /// One revision run.
@@ -112,16 +126,41 @@ pub struct Status {
     pub heads: Vec<String>,
     /// Applied revisions, in application order.
     pub applied: Vec<AppliedRevision>,
-    /// Revisions recorded as failed or unfinished.
+    /// Revisions recorded as failed, or started by a run that is gone
+    /// (nobody holds the migration lock).
     pub failed: Vec<AppliedRevision>,
+    /// Revisions recorded as started while another run holds the
+    /// migration lock: being applied right now, not failed.
+    pub running: Vec<RunningRevision>,
     /// Revisions not applied yet, parents first.
     pub pending: Vec<PendingRevision>,
-    /// Applied revisions the code does not know.
+    /// Applied revisions the code does not know and that do not descend
+    /// from its revisions (the database diverged); with
+    /// [`crate::Migrator::strict`], every applied revision it does not know.
     pub unknown: Vec<String>,
+    /// Applied revisions the code does not know that descend, through the
+    /// parents recorded in history, from its revisions, every one of which
+    /// is applied: the database is ahead of this binary by these (a newer
+    /// binary applied them). Not an error, except under `check` and
+    /// [`crate::Migrator::strict`].
+    pub ahead: Vec<String>,
     /// Applied revisions whose code changed since.
     pub drifted: Vec<String>,
     /// Things an operator should know, e.g. a safety net that is not in place.
     pub notes: Vec<String>,
+}
+
+/// A revision another run is applying right now: see [`Status::running`].
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct RunningRevision {
+    /// Its history row, in state `started`.
+    #[serde(flatten)]
+    pub row: AppliedRevision,
+    /// Seconds since it started, by this machine's clock.
+    pub running_for_secs: Option<u64>,
+    /// Who holds the migration lock, where the engine tells.
+    pub lock_holder: String,
 }
 
 impl Up {
@@ -162,10 +201,11 @@ impl Status {
         heads
     }
 
-    /// Nothing pending, failed, unknown or drifted.
+    /// Nothing pending, failed, running, unknown or drifted.
     pub fn is_up_to_date(&self) -> bool {
         self.pending.is_empty()
             && self.failed.is_empty()
+            && self.running.is_empty()
             && self.unknown.is_empty()
             && self.drifted.is_empty()
     }

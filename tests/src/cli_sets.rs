@@ -111,6 +111,143 @@ pub mod graphs {
     }
 }
 
+/// Revisions of `tests/cli_lifecycle.rs`: one line of revisions as two
+/// binaries of different ages know it, and a binary that went another way.
+/// The modules share function names, so the ids (and checksums) agree.
+pub mod rollback {
+    /// The newer binary: three revisions.
+    pub mod newer {
+        use cofferdam::prelude::*;
+
+        #[migration(set = "cli_rollback_new")]
+        async fn rb_one(m: &mut Migration<'_>) -> Result<()> {
+            m.execute("CREATE TABLE rb_one_t (id INTEGER PRIMARY KEY)")
+                .await
+        }
+
+        #[migration(set = "cli_rollback_new", after = rb_one)]
+        async fn rb_two(m: &mut Migration<'_>) -> Result<()> {
+            m.execute("CREATE TABLE rb_two_t (id INTEGER PRIMARY KEY)")
+                .await
+        }
+
+        #[migration(set = "cli_rollback_new", after = rb_two)]
+        async fn rb_three(m: &mut Migration<'_>) -> Result<()> {
+            m.execute("CREATE TABLE rb_three_t (id INTEGER PRIMARY KEY)")
+                .await
+        }
+    }
+
+    /// The older binary, rolled back to: the first two revisions.
+    pub mod older {
+        use cofferdam::prelude::*;
+
+        #[migration(set = "cli_rollback_old")]
+        async fn rb_one(m: &mut Migration<'_>) -> Result<()> {
+            m.execute("CREATE TABLE rb_one_t (id INTEGER PRIMARY KEY)")
+                .await
+        }
+
+        #[migration(set = "cli_rollback_old", after = rb_one)]
+        async fn rb_two(m: &mut Migration<'_>) -> Result<()> {
+            m.execute("CREATE TABLE rb_two_t (id INTEGER PRIMARY KEY)")
+                .await
+        }
+    }
+
+    /// A binary whose third revision is another one: diverged.
+    pub mod other {
+        use cofferdam::prelude::*;
+
+        #[migration(set = "cli_rollback_other")]
+        async fn rb_one(m: &mut Migration<'_>) -> Result<()> {
+            m.execute("CREATE TABLE rb_one_t (id INTEGER PRIMARY KEY)")
+                .await
+        }
+
+        #[migration(set = "cli_rollback_other", after = rb_one)]
+        async fn rb_two(m: &mut Migration<'_>) -> Result<()> {
+            m.execute("CREATE TABLE rb_two_t (id INTEGER PRIMARY KEY)")
+                .await
+        }
+
+        #[migration(set = "cli_rollback_other", after = rb_two)]
+        async fn rb_elsewhere(m: &mut Migration<'_>) -> Result<()> {
+            m.execute("CREATE TABLE rb_elsewhere_t (id INTEGER PRIMARY KEY)")
+                .await
+        }
+    }
+}
+
+/// Revisions of `tests/cli_lifecycle.rs`: a root with two branches, for `stamp`.
+pub mod stamp {
+    use cofferdam::prelude::*;
+
+    #[migration(set = "cli_stamp")]
+    async fn st_root(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE st_root_t (id INTEGER PRIMARY KEY)")
+            .await
+    }
+
+    #[migration(set = "cli_stamp", after = st_root)]
+    async fn st_left(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE st_left_t (id INTEGER PRIMARY KEY)")
+            .await
+    }
+
+    #[migration(set = "cli_stamp", after = st_root)]
+    async fn st_right(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE st_right_t (id INTEGER PRIMARY KEY)")
+            .await
+    }
+}
+
+/// Revisions of `tests/cli_lifecycle.rs`: runners racing with two spellings
+/// of the history table, and a SQLite file held busy.
+pub mod spellings {
+    use cofferdam::prelude::*;
+
+    #[migration(set = "cli_spellings")]
+    async fn sp_table(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE sp_t (id INTEGER PRIMARY KEY, name VARCHAR(20))")
+            .await
+    }
+
+    /// Outside a transaction: its history row is written as `started`
+    /// first, the row a racing runner must never touch.
+    #[migration(set = "cli_spellings", after = sp_table, transaction = false)]
+    async fn sp_index(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE INDEX sp_t_name ON sp_t (name)").await
+    }
+}
+
+/// Revisions of `tests/cli_lifecycle.rs`: a revision that parks on a lock
+/// the test holds, so that `status` can be asked while it runs.
+pub mod slow {
+    use cofferdam::prelude::*;
+
+    /// Outside a transaction (on MySQL every revision is): recorded as
+    /// `started` while it waits for the test's gate.
+    #[migration(set = "cli_slow", transaction = false)]
+    async fn slow_gate(m: &mut Migration<'_>) -> Result<()> {
+        match m.backend() {
+            Backend::Postgres => {
+                m.execute("SELECT pg_advisory_lock(4201)").await?;
+                m.execute("SELECT pg_advisory_unlock(4201)").await?;
+            }
+            Backend::MySql => {
+                m.execute("SELECT GET_LOCK(CONCAT('cfdm_gate_', DATABASE()), 120)")
+                    .await?;
+                m.execute("SELECT RELEASE_LOCK(CONCAT('cfdm_gate_', DATABASE()))")
+                    .await?;
+            }
+            _ => {}
+        }
+        m.execute("CREATE TABLE slow_t (id INTEGER PRIMARY KEY)")
+            .await
+    }
+}
+
 /// Does nothing; calling it makes sure this module is linked, so that its
 /// revisions are registered.
 pub fn link() {}

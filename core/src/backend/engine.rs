@@ -47,6 +47,12 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Whether a database error means "another program holds the database
+    /// busy and the wait ran out" (SQLite's busy timeout).
+    fn is_busy(&self, _code: Option<&str>, _message: &str) -> bool {
+        false
+    }
+
     /// An expression the server evaluates to the milliseconds since the
     /// revision started (`applied_at`, an RFC 3339 literal), so that a
     /// pipelined revision still records how long its statements took.
@@ -58,8 +64,22 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
     /// where the engine cannot do it reliably.
     fn summary_expr(&self) -> Option<&'static str>;
 
-    /// How runs are serialised on the history table `table`.
+    /// How runs are serialised on the history table `table` (as the user
+    /// spelled it). Every spelling of one table must give one lock.
     fn lock(&self, table: &str) -> LockMethod;
+
+    /// SQL answering, in one row, who else holds the lock of `table`
+    /// (`pid 42 (app) from 10.0.0.7`), or no row (or NULL) when nobody
+    /// else does. None: the engine locks a file ([`LockMethod::File`]).
+    fn lock_holder(&self, _table: &str) -> Option<String> {
+        None
+    }
+
+    /// The name of the lock file's table part (see [`Engine::lock_file`]):
+    /// `table` normalised so that every spelling of one table agrees.
+    fn lock_name(&self, table: &str) -> String {
+        table.to_ascii_lowercase()
+    }
 
     /// The lock file for [`LockMethod::File`]; None when nothing else can
     /// see the database (in memory).

@@ -25,26 +25,30 @@ pub(crate) enum Lock {
 }
 
 impl Lock {
-    /// Takes the lock for `table`, polling until `timeout`.
+    /// Takes the lock for `table`, polling until `timeout`. Once the wait
+    /// passes [`WAIT_NOTICE`], calls `waiting` once with who holds the
+    /// lock, where the engine tells.
     pub(crate) async fn acquire(
         conn: &mut Conn,
         url: &str,
         table: &Table,
         timeout: Duration,
         stop: Option<&CancellationToken>,
+        waiting: &(dyn Fn(Option<String>) + Send + Sync),
     ) -> Result<Lock> {
         let engine: &dyn Engine = conn.engine();
         let (acquire, release) = match engine.lock(&table.name) {
             LockMethod::Session { acquire, release } => (acquire, release),
             LockMethod::File => {
                 return match engine.lock_file(url, &table.name)? {
-                    Some(path) => file_lock(path, timeout, table, stop).await,
+                    Some(path) => file_lock(path, timeout, table, stop, waiting).await,
                     None => Ok(Lock::None),
                 };
             }
         };
         let started = Instant::now();
         let mut pause = Duration::from_millis(20);
+        let mut told = false;
         loop {
             let rows = conn
                 .fetch_text(&acquire)
@@ -73,9 +77,54 @@ impl Lock {
                     seconds: timeout.as_secs(),
                 });
             }
+            if !told && started.elapsed() >= WAIT_NOTICE {
+                told = true;
+                // Who holds it is a courtesy: a failure to ask is no reason to stop.
+                waiting(Lock::holder(conn, url, table).await.ok().flatten());
+            }
             pause_or_stop(pause, stop).await?;
             pause = (pause * 2).min(Duration::from_millis(250));
         }
+    }
+
+    /// Who else holds the lock of `table` right now, as the engine
+    /// describes them (`pid 42 (app) from 10.0.0.7`, `connection 7
+    /// (app@host)`, `another process (lock file ...)`); None when nobody
+    /// does. Takes nothing: for `status` and for a waiting runner.
+    pub(crate) async fn holder(
+        conn: &mut Conn,
+        url: &str,
+        table: &Table,
+    ) -> Result<Option<String>> {
+        let engine: &dyn Engine = conn.engine();
+        let Some(sql) = engine.lock_holder(&table.name) else {
+            let Some(path) = engine.lock_file(url, &table.name)? else {
+                return Ok(None);
+            };
+            // Not created here: a lock file that does not exist is not held.
+            let Ok(file) = std::fs::OpenOptions::new().write(true).open(&path) else {
+                return Ok(None);
+            };
+            return Ok(match file.try_lock() {
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    Some(format!("another process (it holds {})", path.display()))
+                }
+                // Got it (released as `file` drops), or cannot tell.
+                _ => None,
+            });
+        };
+        let rows = conn
+            .fetch_text(&sql)
+            .await
+            .map_err(|source| Error::Database {
+                action: "asking who holds the migration lock".into(),
+                source,
+            })?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next())
+            .flatten())
     }
 
     /// Gives the lock back. Errors are ignored: the server frees a session
@@ -89,11 +138,15 @@ impl Lock {
     }
 }
 
+/// How long a runner waits for the lock before it says so.
+pub(crate) const WAIT_NOTICE: Duration = Duration::from_secs(1);
+
 async fn file_lock(
     path: std::path::PathBuf,
     timeout: Duration,
     table: &Table,
     stop: Option<&CancellationToken>,
+    waiting: &(dyn Fn(Option<String>) + Send + Sync),
 ) -> Result<Lock> {
     let lock_file_error = |source| Error::LockFile {
         path: path.clone(),
@@ -106,6 +159,7 @@ async fn file_lock(
         .open(&path)
         .map_err(lock_file_error)?;
     let started = Instant::now();
+    let mut told = false;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(Lock::File(file)),
@@ -117,6 +171,10 @@ async fn file_lock(
                 table: table.name.clone(),
                 seconds: timeout.as_secs(),
             });
+        }
+        if !told && started.elapsed() >= WAIT_NOTICE {
+            told = true;
+            waiting(None);
         }
         pause_or_stop(Duration::from_millis(25), stop).await?;
     }

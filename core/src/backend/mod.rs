@@ -236,8 +236,9 @@ pub enum RawConnection<'a> {
 }
 
 impl Conn {
-    /// Connects to `url`, giving up after `timeout`.
-    pub(crate) async fn connect(url: &str, timeout: Duration) -> Result<Conn> {
+    /// Connects to `url`, giving up after `timeout`. `busy`: how long a
+    /// statement waits for a database file another program holds (SQLite).
+    pub(crate) async fn connect(url: &str, timeout: Duration, busy: Duration) -> Result<Conn> {
         let backend = Backend::from_url(url)?;
         let connect_error = |source: sqlx::Error| match source {
             sqlx::Error::Configuration(reason) => Error::InvalidUrl {
@@ -252,7 +253,7 @@ impl Conn {
         let attempt = async {
             let conn: Result<Conn, sqlx::Error> = match backend {
                 #[cfg(feature = "sqlite")]
-                Backend::Sqlite => sqlite::connect(url).await.map(Conn::Sqlite),
+                Backend::Sqlite => sqlite::connect(url, busy).await.map(Conn::Sqlite),
                 #[cfg(feature = "postgres")]
                 Backend::Postgres => postgres::connect(url).await.map(Conn::Postgres),
                 #[cfg(feature = "mysql")]
@@ -356,6 +357,14 @@ impl Conn {
     /// Closes the connection politely; errors are irrelevant at that point.
     pub(crate) async fn close(self) {
         let _: Result<(), sqlx::Error> = with_conn!(self, c => c.close().await);
+    }
+
+    /// Whether `error`, returned on this connection, means "the database is
+    /// busy: another program holds it and the wait ran out".
+    pub(crate) fn is_busy(&self, error: &sqlx::Error) -> bool {
+        error
+            .as_database_error()
+            .is_some_and(|db| self.engine().is_busy(db.code().as_deref(), db.message()))
     }
 
     /// Whether `error`, returned on this connection, means "this table does

@@ -14,6 +14,25 @@ pub(super) async fn connect(url: &str) -> Result<sqlx::mysql::MySqlConnection, s
     sqlx::mysql::MySqlConnection::connect(url).await
 }
 
+impl MySql {
+    /// The `GET_LOCK` name of `table`, an expression. GET_LOCK is
+    /// server-wide, so the name includes the database; hashed because lock
+    /// names are limited to 64 characters. Resolved and lower-cased, so
+    /// that `t` and `db.t` take one lock; an unqualified lower-case name
+    /// keeps the earlier versions' name.
+    fn lock_name_expr(&self, table: &str) -> String {
+        let lower = table.to_ascii_lowercase();
+        let (schema, table) = match lower.split_once('.') {
+            Some((schema, table)) => (self.literal(schema), table),
+            None => ("DATABASE()".to_owned(), lower.as_str()),
+        };
+        format!(
+            "CONCAT('cofferdam:', SHA1(CONCAT({schema}, '.', {})))",
+            self.literal(table)
+        )
+    }
+}
+
 impl Engine for MySql {
     fn name(&self) -> &'static str {
         "mysql"
@@ -51,12 +70,7 @@ impl Engine for MySql {
     }
 
     fn lock(&self, table: &str) -> LockMethod {
-        // GET_LOCK is server-wide, so the name includes the database; hashed
-        // because lock names are limited to 64 characters.
-        let name = format!(
-            "CONCAT('cofferdam:', SHA1(CONCAT(DATABASE(), '.', {})))",
-            self.literal(table)
-        );
+        let name = self.lock_name_expr(table);
         LockMethod::Session {
             acquire: format!("SELECT GET_LOCK({name}, 0)"),
             release: format!("SELECT RELEASE_LOCK({name})"),
@@ -73,5 +87,17 @@ impl Engine for MySql {
              WHERE table_schema = {schema} AND LOWER(table_name) = LOWER({}) ORDER BY ordinal_position",
             self.literal(table)
         )
+    }
+
+    fn lock_holder(&self, table: &str) -> Option<String> {
+        // The connection id always; who it is when PROCESSLIST shows it
+        // (a role without PROCESS sees only its own connections).
+        let name = self.lock_name_expr(table);
+        Some(format!(
+            "SELECT CONCAT('connection ', u.id, COALESCE(CONCAT(' (', p.USER, '@', p.HOST, ')'), '')) \
+             FROM (SELECT IS_USED_LOCK({name}) AS id) u \
+             LEFT JOIN information_schema.PROCESSLIST p ON p.ID = u.id \
+             WHERE u.id IS NOT NULL AND u.id <> CONNECTION_ID()"
+        ))
     }
 }

@@ -44,6 +44,27 @@ const CHECK_BACKSTOP: &str = "SELECT \
      (SELECT count(*) FROM pg_event_trigger WHERE evtname = 'cofferdam_guard_drop' AND evtenabled <> 'D') > 0, \
      (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)";
 
+impl Postgres {
+    /// The advisory lock key of `table`, an int4 expression.
+    ///
+    /// It names the table as resolved, schema-qualified and folded to lower
+    /// case as PostgreSQL folds unquoted names, so that `cofferdam_history`
+    /// and `public.cofferdam_history` take one lock. An unqualified
+    /// lower-case name gives the key earlier versions used, so old and new
+    /// binaries still exclude each other.
+    fn lock_key(&self, table: &str) -> String {
+        let lower = table.to_ascii_lowercase();
+        let (schema, name) = match lower.split_once('.') {
+            Some((schema, name)) => (self.literal(schema), name),
+            None => ("current_schema()".to_owned(), lower.as_str()),
+        };
+        format!(
+            "hashtext('cofferdam:' || {schema} || '.' || {})",
+            self.literal(name)
+        )
+    }
+}
+
 impl Engine for Postgres {
     fn name(&self) -> &'static str {
         "postgres"
@@ -109,10 +130,7 @@ impl Engine for Postgres {
     }
 
     fn lock(&self, table: &str) -> LockMethod {
-        let key = format!(
-            "hashtext('cofferdam:' || current_schema() || '.' || {})",
-            self.literal(table)
-        );
+        let key = self.lock_key(table);
         // Session-level and polled: never the transaction-scoped kind, never
         // a blocking wait, so it is safe beside CREATE INDEX CONCURRENTLY.
         LockMethod::Session {
@@ -131,6 +149,24 @@ impl Engine for Postgres {
              WHERE table_schema = {schema} AND lower(table_name) = lower({}) ORDER BY ordinal_position",
             self.literal(table)
         )
+    }
+
+    fn lock_holder(&self, table: &str) -> Option<String> {
+        // A bigint advisory key shows in pg_locks as its high half in
+        // `classid` and its low half in `objid`, with `objsubid` 1.
+        let key = format!("({})::bigint", self.lock_key(table));
+        Some(format!(
+            "SELECT 'pid ' || l.pid \
+               || COALESCE(' (' || NULLIF(a.application_name, '') || ')', '') \
+               || COALESCE(' from ' || host(a.client_addr), '') \
+               || COALESCE(' as ' || a.usename, '') \
+             FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() \
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+               AND l.classid::bigint = ({key} >> 32) & 4294967295 \
+               AND l.objid::bigint = {key} & 4294967295 AND l.objsubid = 1 \
+             LIMIT 1"
+        ))
     }
 
     fn arm_backstop(&self, revision: &str, local: bool) -> Option<(String, usize)> {

@@ -10,15 +10,20 @@ use sea_query::{QueryBuilder, SqliteQueryBuilder};
 pub(super) struct Sqlite;
 
 #[cfg(feature = "sqlite")]
-pub(super) async fn connect(url: &str) -> Result<sqlx::sqlite::SqliteConnection, sqlx::Error> {
+pub(super) async fn connect(
+    url: &str,
+    busy: std::time::Duration,
+) -> Result<sqlx::sqlite::SqliteConnection, sqlx::Error> {
     use sqlx::Connection;
     use std::str::FromStr;
     if let Some(reason) = unusable(url) {
         return Err(sqlx::Error::Configuration(reason.into()));
     }
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
-        // Concurrent runners wait for each other instead of failing.
-        .busy_timeout(std::time::Duration::from_secs(30));
+        // Another program holding the file busy is waited for as long as
+        // another runner's lock would be (--lock-timeout), then reported as
+        // a busy database, not as an unexplained failure after a fixed wait.
+        .busy_timeout(busy);
     sqlx::sqlite::SqliteConnection::connect_with(&options).await
 }
 
@@ -83,6 +88,14 @@ impl Engine for Sqlite {
         message.contains("no such table")
     }
 
+    fn is_busy(&self, code: Option<&str>, message: &str) -> bool {
+        // SQLITE_BUSY (5) and its extended codes (261, 517, 773 = 5 + n * 256).
+        let busy_code = code
+            .and_then(|code| code.parse::<i64>().ok())
+            .is_some_and(|code| code & 0xff == 5);
+        busy_code || message.contains("database is locked")
+    }
+
     fn measured_duration(&self, applied_at: &str) -> Option<String> {
         // 'now' is the time of the statement being run; the revision
         // started at `applied_at`.
@@ -132,6 +145,12 @@ impl Engine for Sqlite {
         }
     }
 
+    fn lock_name(&self, table: &str) -> String {
+        // `main.t` and `t` are one table; SQLite folds case in names.
+        let lower = table.to_ascii_lowercase();
+        lower.strip_prefix("main.").unwrap_or(&lower).to_owned()
+    }
+
     #[cfg(feature = "sqlite")]
     fn lock_file(&self, url: &str, table: &str) -> crate::Result<Option<std::path::PathBuf>> {
         use std::str::FromStr;
@@ -148,7 +167,7 @@ impl Engine for Sqlite {
             return Ok(None);
         }
         let mut lock_path = path.as_os_str().to_owned();
-        lock_path.push(format!(".{table}.cofferdam-lock"));
+        lock_path.push(format!(".{}.cofferdam-lock", self.lock_name(table)));
         Ok(Some(lock_path.into()))
     }
 }
