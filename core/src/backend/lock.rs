@@ -46,9 +46,8 @@ impl Lock {
                 };
             }
         };
-        let started = Instant::now();
+        let mut wait = Wait::new(timeout);
         let mut pause = Duration::from_millis(20);
-        let mut told = false;
         loop {
             let rows = conn
                 .fetch_text(&acquire)
@@ -71,14 +70,7 @@ impl Lock {
                     });
                 }
             }
-            if started.elapsed() >= timeout {
-                return Err(Error::LockTimeout {
-                    table: table.name.clone(),
-                    seconds: timeout.as_secs(),
-                });
-            }
-            if !told && started.elapsed() >= WAIT_NOTICE {
-                told = true;
+            if wait.tell_now(table)? {
                 // Who holds it is a courtesy: a failure to ask is no reason to stop.
                 waiting(Lock::holder(conn, url, table).await.ok().flatten());
             }
@@ -158,25 +150,50 @@ async fn file_lock(
         .write(true)
         .open(&path)
         .map_err(lock_file_error)?;
-    let started = Instant::now();
-    let mut told = false;
+    let mut wait = Wait::new(timeout);
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(Lock::File(file)),
             Err(std::fs::TryLockError::WouldBlock) => {}
             Err(std::fs::TryLockError::Error(source)) => return Err(lock_file_error(source)),
         }
-        if started.elapsed() >= timeout {
-            return Err(Error::LockTimeout {
-                table: table.name.clone(),
-                seconds: timeout.as_secs(),
-            });
-        }
-        if !told && started.elapsed() >= WAIT_NOTICE {
-            told = true;
+        if wait.tell_now(table)? {
             waiting(None);
         }
         pause_or_stop(Duration::from_millis(25), stop).await?;
+    }
+}
+
+/// One wait for the lock: when it gives up, and whether the runner has said
+/// yet that it is waiting.
+struct Wait {
+    started: Instant,
+    timeout: Duration,
+    told: bool,
+}
+
+impl Wait {
+    fn new(timeout: Duration) -> Wait {
+        Wait {
+            started: Instant::now(),
+            timeout,
+            told: false,
+        }
+    }
+
+    /// Fails once the timeout has passed; otherwise true exactly once, when
+    /// the wait first passes [`WAIT_NOTICE`] and the runner should say so.
+    fn tell_now(&mut self, table: &Table) -> Result<bool> {
+        let waited = self.started.elapsed();
+        if waited >= self.timeout {
+            return Err(Error::LockTimeout {
+                table: table.name.clone(),
+                seconds: self.timeout.as_secs(),
+            });
+        }
+        let tell = !self.told && waited >= WAIT_NOTICE;
+        self.told |= tell;
+        Ok(tell)
     }
 }
 
