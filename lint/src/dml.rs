@@ -14,39 +14,31 @@ pub(crate) fn selects_every_row(selection: Option<&Expr>) -> bool {
 /// row. Text that does not parse is taken as selecting some rows: the runtime judges the
 /// statement it becomes.
 pub fn condition_always_true(condition: &str) -> bool {
-    let sql = format!("SELECT 1 WHERE {condition}");
-    let Ok(statements) = sqlparser::parser::Parser::parse_sql(&crate::dialect::GENERIC, &sql)
-    else {
-        return false;
-    };
-    let Some(sqlparser::ast::Statement::Query(query)) = statements.first() else {
-        return false;
-    };
-    match &*query.body {
-        sqlparser::ast::SetExpr::Select(select) => {
-            select.selection.as_ref().is_some_and(always_true)
-        }
-        _ => false,
-    }
+    parse_select(&format!("SELECT 1 WHERE {condition}"))
+        .is_some_and(|select| select.selection.as_ref().is_some_and(always_true))
 }
 
 /// Whether a value written as SQL text (`"NULL"`, `"now()"`, `"lower(title)"`) reads no
 /// column: setting every row to it overwrites them.
 pub fn value_is_constant(value: &str) -> bool {
-    let sql = format!("SELECT {value}");
-    let Ok(statements) = sqlparser::parser::Parser::parse_sql(&crate::dialect::GENERIC, &sql)
-    else {
-        return false;
+    parse_select(&format!("SELECT {value}")).is_some_and(|select| {
+        matches!(
+            select.projection.as_slice(),
+            [sqlparser::ast::SelectItem::UnnamedExpr(expr)] if constant(expr)
+        )
+    })
+}
+
+/// The SELECT that `sql` (a text this module wrote around a fragment) parses
+/// to, if it parses as one.
+fn parse_select(sql: &str) -> Option<sqlparser::ast::Select> {
+    let statements = sqlparser::parser::Parser::parse_sql(&crate::dialect::GENERIC, sql).ok()?;
+    let Some(sqlparser::ast::Statement::Query(query)) = statements.into_iter().next() else {
+        return None;
     };
-    let Some(sqlparser::ast::Statement::Query(query)) = statements.first() else {
-        return false;
-    };
-    match &*query.body {
-        sqlparser::ast::SetExpr::Select(select) => match select.projection.as_slice() {
-            [sqlparser::ast::SelectItem::UnnamedExpr(expr)] => constant(expr),
-            _ => false,
-        },
-        _ => false,
+    match *query.body {
+        sqlparser::ast::SetExpr::Select(select) => Some(*select),
+        _ => None,
     }
 }
 

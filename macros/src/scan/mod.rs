@@ -470,12 +470,7 @@ impl<'ast> Visit<'ast> for Visitor {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        let name = mac
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
+        let name = text::macro_name(mac);
         // A macro given the migration may send SQL the scanner cannot read.
         let mentions_migration = self.migration.as_ref().is_some_and(|m| {
             mac.tokens

@@ -134,13 +134,17 @@ pub(crate) fn resolve(expr: &Expr, scopes: &Scopes) -> Text {
     }
 }
 
-fn macro_text(mac: &syn::Macro) -> Text {
-    let name = mac
-        .path
+/// The macro's own name, without its path: `concat` for `std::concat!`.
+pub(super) fn macro_name(mac: &syn::Macro) -> String {
+    mac.path
         .segments
         .last()
         .map(|s| s.ident.to_string())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn macro_text(mac: &syn::Macro) -> Text {
+    let name = macro_name(mac);
     match name.as_str() {
         "concat" => match mac.parse_body_with(Punctuated::<LitStr, Token![,]>::parse_terminated) {
             Ok(parts) => Text::Known(
