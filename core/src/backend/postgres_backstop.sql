@@ -6,9 +6,11 @@ DECLARE
   home text;
   rel regclass;
 BEGIN
-  -- Creating a trigger locks its table briefly: a busy table is skipped and
-  -- covered by the next run instead of stalling this one.
-  PERFORM set_config('lock_timeout', '1s', true);
+  -- Creating a trigger takes a SHARE ROW EXCLUSIVE lock on its table, and
+  -- the application's writes queue behind a waiting lock: a busy table is
+  -- given up after 100 ms and covered by a later run, so a deploy never
+  -- holds the application's writes up longer than that (once per table).
+  PERFORM set_config('lock_timeout', '100ms', true);
   home := coalesce(
     (SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE p.proname = 'cofferdam_guard_truncate' ORDER BY p.oid LIMIT 1),
