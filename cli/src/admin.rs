@@ -26,6 +26,10 @@ pub(super) struct ResolveArgs {
     /// You undid its changes by hand: forget the attempt, so that `up` runs it again
     #[arg(long)]
     rolled_back: bool,
+    /// With --rolled-back: undo its changes with the revision's own `down` first
+    /// (e.g. drop what a failed CREATE INDEX CONCURRENTLY left)
+    #[arg(long, requires = "rolled_back")]
+    run_down: bool,
 }
 
 pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
@@ -83,10 +87,10 @@ pub(super) async fn stamp(ctx: &Ctx, args: StampArgs) -> u8 {
 }
 
 pub(super) async fn resolve(ctx: &Ctx, args: ResolveArgs) -> u8 {
-    let resolution = if args.applied {
-        Resolution::Applied
-    } else {
-        Resolution::RolledBack
+    let resolution = match (args.applied, args.run_down) {
+        (true, _) => Resolution::Applied,
+        (false, true) => Resolution::RunDown,
+        (false, false) => Resolution::RolledBack,
     };
     if let Err(error) = ctx
         .migrator
@@ -102,6 +106,9 @@ pub(super) async fn resolve(ctx: &Ctx, args: ResolveArgs) -> u8 {
         ),
         Resolution::RolledBack => format!(
             "resolved `{id}` as rolled back: its failed attempt is gone from history and `migrate up` will run it again"
+        ),
+        Resolution::RunDown => format!(
+            "resolved `{id}` as rolled back: its `down` ran, its failed attempt is gone from history and `migrate up` will run it again"
         ),
     });
     exit::OK

@@ -2,12 +2,14 @@
 //!
 //! Looks for every problem at once and reports them all, then exits with the
 //! code of the first, in this order: several heads (6), a failed revision
-//! (4), applied revisions unknown to the code (8), checksum drift (7),
-//! pending destructive revisions (5). When all is well it prints one calm
+//! (4), a revision another run is applying right now (11), applied
+//! revisions unknown to the code (8), checksum drift (7), pending
+//! destructive revisions (5). When all is well it prints one calm
 //! line and exits 0.
 
 use super::errors::code_for;
 use super::output::plural;
+use super::read::running_line;
 use super::{Ctx, exit};
 use cofferdam_core::{Error, Status};
 
@@ -70,6 +72,27 @@ pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
         .collect();
     let heads: Vec<&str> = report.heads.iter().map(String::as_str).collect();
     let status = report.status.as_ref();
+    // A revision another run is applying is not a failure, but the gate
+    // cannot pass on a database that is still changing: after the failed
+    // ones, as `status` ranks it.
+    let running = status.map_or(&[][..], |status| &status.running[..]);
+    let after_failed = problems
+        .iter()
+        .position(|p| !matches!(p.kind, "multiple_heads" | "failed"))
+        .unwrap_or(problems.len());
+    problems.splice(
+        after_failed..after_failed,
+        running.iter().map(|running| Problem {
+            kind: "running",
+            exit_code: exit::RUNNING,
+            message: format!(
+                "revision `{}` is being applied by another run right now:\n{}",
+                running.row.id,
+                running_line(out, running)
+            ),
+            hint: Some("This is not a failure: run `migrate check` again when that run ends.".to_owned()),
+        }),
+    );
     let destructive = &report.destructive;
     if !destructive.is_empty() && !args.allow_destructive {
         let lines: Vec<String> = destructive

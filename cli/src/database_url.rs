@@ -8,13 +8,24 @@
 //! database. The `.env` file is read for `DATABASE_URL` only and the process
 //! environment is left untouched, so no other setting in it changes what the
 //! application does.
+//!
+//! ```rust,ignore
+//! let url = match cofferdam::cli::database_url::resolve(args.database_url) {
+//!     Ok(resolved) => resolved.url,
+//!     Err(message) => {
+//!         eprintln!("error: {message}");
+//!         return ExitCode::from(cofferdam::cli::exit::USAGE);
+//!     }
+//! };
+//! ```
 
 use cofferdam_core::default_database_url;
 use std::path::Path;
 
 /// Which source gave the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Source {
+#[non_exhaustive]
+pub enum Source {
     /// `--database-url`.
     Flag,
     /// The `DATABASE_URL` environment variable.
@@ -27,8 +38,11 @@ pub(super) enum Source {
 
 /// The URL to use and where it came from.
 #[derive(Debug)]
-pub(super) struct Resolved {
+#[non_exhaustive]
+pub struct Resolved {
+    /// The database URL.
     pub url: String,
+    /// Where it came from.
     pub source: Source,
 }
 
@@ -51,9 +65,11 @@ impl Resolved {
 const EXAMPLE: &str =
     "e.g. postgres://USER@HOST/DB, mysql://USER@HOST/DB or sqlite://app.db?mode=rwc";
 
-/// Resolves the URL from the flag's value, the environment and `./.env`.
-/// The error is a usage error's message.
-pub(super) fn resolve(flag: Option<String>) -> Result<Resolved, String> {
+/// Resolves the URL from the flag's value, the environment and `./.env`,
+/// as `migrate` does; an application's other commands (`serve`) call it
+/// too, so that every command of one binary reaches the same database.
+/// The error is a usage error's message (exit [`crate::exit::USAGE`]).
+pub fn resolve(flag: Option<String>) -> Result<Resolved, String> {
     if let Some(url) = flag {
         return given(
             url,

@@ -15,7 +15,13 @@ pub(super) fn code_for(error: &Error) -> u8 {
         Error::UnknownApplied { .. } => exit::UNKNOWN,
         Error::Connect { .. } | Error::ConnectTimeout { .. } => exit::UNREACHABLE,
         Error::LockTimeout { .. } | Error::DatabaseBusy { .. } => exit::LOCKED,
-        Error::UnknownRevision { .. } | Error::InvalidTableName(_) => exit::USAGE,
+        // A URL that leads through a transaction pool is a setting to fix,
+        // like an empty URL; retrying cannot help.
+        Error::UnknownRevision { .. } | Error::InvalidTableName(_)
+        | Error::UnstableSession { .. }
+        | Error::NoDownToRun { .. } => {
+            exit::USAGE
+        }
         Error::Interrupted { .. } => exit::INTERRUPTED,
         Error::RevisionFailed { source, .. } if matches!(**source, Error::Interrupted { .. }) => {
             exit::INTERRUPTED

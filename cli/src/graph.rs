@@ -8,9 +8,10 @@
 //! ```
 //!
 //! Offline by default; `--status` also reads the database and marks each
-//! revision applied, pending or failed.
+//! revision applied, pending, failed, or running (another run holds the
+//! lock while applying it, as `status` tells).
 
-use super::output::{GREEN, RED, YELLOW};
+use super::output::{CYAN, GREEN, RED, YELLOW};
 use super::{Ctx, exit};
 use cofferdam_core::{Revision, State, Status};
 
@@ -20,7 +21,7 @@ pub(super) struct GraphArgs {
     /// Print JSON for machines instead of text
     #[arg(long)]
     pub(super) json: bool,
-    /// Also read the database and mark each revision applied, pending or failed
+    /// Also read the database and mark each revision applied, pending, failed or running
     #[arg(long)]
     status: bool,
 }
@@ -74,6 +75,7 @@ pub(super) async fn graph(ctx: &Ctx, args: GraphArgs) -> u8 {
         let state = match node.state {
             Some("applied") => format!("{}  ", out.paint(GREEN, "applied")),
             Some("pending") => format!("{}  ", out.paint(YELLOW, "pending")),
+            Some("running") => format!("{}  ", out.paint(CYAN, "running")),
             Some(other) => format!("{}  ", out.paint(RED, &format!("{:7}", other))),
             None => String::new(),
         };
@@ -104,7 +106,9 @@ fn node(revision: &Revision, all: &[&'static Revision], status: Option<&Status>)
         .map(|r| r.id)
         .collect();
     let state = status.map(|status| {
-        if let Some(row) = status.failed.iter().find(|row| row.id == revision.id) {
+        if status.running.iter().any(|r| r.row.id == revision.id) {
+            "running"
+        } else if let Some(row) = status.failed.iter().find(|row| row.id == revision.id) {
             match row.state {
                 State::Started => "started",
                 _ => "failed",

@@ -27,7 +27,7 @@
 //! | `heads [--json]`, `graph [--json] [--status]` | the revision graph | no (`graph --status` reads) |
 //! | `check [--json] [--offline] [--allow-destructive]` | the CI gate | reads (`--offline`: no) |
 //! | `stamp REV... \| head \| heads \| base` | record the database as being at REV, running nothing; other branches are kept, rows marked stamped | writes history only |
-//! | `resolve REV --applied \| --rolled-back` | settle a failed revision fixed by hand | writes history only |
+//! | `resolve REV --applied \| --rolled-back [--run-down]` | settle a failed revision fixed by hand, or cleaned up by its own `down` | writes history (`--run-down`: runs the `down`) |
 //! | `sql [--to REV] [--json]` | print the SQL `up` would run | reads history |
 //! | `new NAME [--after REV]... [--dir DIR]` | scaffold a migration file | no |
 //!
@@ -37,7 +37,7 @@
 //! |------|---------|
 //! | 0    | success; for `status`, the database is at head; for `check`, all is well |
 //! | 1    | an error not listed below: a revision failed and was rolled back, an irreversible revision, a bad URL, a broken graph |
-//! | 2    | usage: bad arguments, including a revision id this binary does not know, an empty database URL, an invalid `--history-table` |
+//! | 2    | usage: bad arguments, including a revision id this binary does not know, an empty database URL, an invalid `--history-table`, a URL through PgBouncer in transaction pooling mode (no stable session for the lock) |
 //! | 3    | `status`: revisions are pending |
 //! | 4    | a revision is recorded as failed or unfinished: fix the schema, then `migrate resolve` |
 //! | 5    | destructive revisions are pending and `--allow-destructive` was not given |
@@ -46,7 +46,7 @@
 //! | 8    | the database has applied revisions this binary does not know and that do not descend from its own (diverged); with `--strict`, and always for `check`, any unknown applied revision |
 //! | 9    | the database could not be reached or refused the login |
 //! | 10   | another run holds the migration lock and `--lock-timeout` passed (SQLite: another program held the file busy as long) |
-//! | 11   | `status`: another run is applying a revision right now (it holds the migration lock); not a failure |
+//! | 11   | `status`, `check`: another run is applying a revision right now (it holds the migration lock); not a failure |
 //! | 130  | interrupted by SIGINT/SIGTERM: the running revision finished or rolled back, no later one started |
 //!
 //! A database *ahead* of this binary (every revision it knows is applied,
@@ -56,14 +56,14 @@
 //!
 //! `status` and `check` report every problem they find and exit with the code
 //! of the first in this order: several heads (6, `check` only), failed (4),
-//! running (11, `status` only), unknown (8), drift (7), then pending destructive (5, `check`) or pending (3,
+//! running (11), unknown (8), drift (7), then pending destructive (5, `check`) or pending (3,
 //! `status`).
 
 #![forbid(unsafe_code)]
 
 mod admin;
 mod check;
-mod database_url;
+pub mod database_url;
 mod errors;
 mod graph;
 mod new;
@@ -113,7 +113,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0    ok (status: at head; check: all is well)
   1    error (a revision failed and was rolled back, bad URL, irreversible revision, ...)
-  2    usage (bad arguments, unknown revision id, empty database URL, bad --history-table)
+  2    usage (bad arguments, unknown revision id, empty database URL, bad --history-table,
+       a URL through PgBouncer in transaction pooling mode)
   3    status: revisions are pending
   4    a revision is recorded as failed: fix the schema, then `migrate resolve`
   5    destructive revisions pending without --allow-destructive
@@ -125,7 +126,7 @@ Exit codes:
   9    the database could not be reached or refused the login
   10   another run holds the migration lock (raise --lock-timeout or retry);
        SQLite: another program held the database file busy as long
-  11   status: another run is applying a revision right now (not a failure)
+  11   status, check: another run is applying a revision right now (not a failure)
   130  interrupted by SIGINT/SIGTERM; the running revision finished or rolled back
 
 Database URL: --database-url, else DATABASE_URL, else DATABASE_URL in ./.env, else a SQLite

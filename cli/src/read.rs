@@ -7,7 +7,7 @@ use super::output::plural;
 use super::output::{CYAN, GREEN, RED, YELLOW};
 use super::output::{Output, human_ms};
 use super::{Ctx, exit};
-use cofferdam_core::{AppliedRevision, Status};
+use cofferdam_core::{AppliedRevision, RunningRevision, Status};
 
 /// The `--json` flag of a read verb.
 #[derive(Debug, clap::Args)]
@@ -143,24 +143,7 @@ fn print_status(out: &Output, url: &str, status: &Status) {
         ));
     }
     for running in &status.running {
-        let row = &running.row;
-        let how_long = running
-            .running_for_secs
-            .map(|secs| {
-                format!(
-                    "for {}",
-                    human_ms(i64::try_from(secs * 1000).unwrap_or(i64::MAX))
-                )
-            })
-            .unwrap_or_else(|| "since an unknown time".to_owned());
-        out.line(&format!(
-            "  {}  {} (running {how_long}, since {}, started by {}; the migration lock is held by {})",
-            out.paint(CYAN, "RUNNING"),
-            row.id,
-            when(&row.applied_at),
-            row.applied_by,
-            running.lock_holder
-        ));
+        out.line(&running_line(out, running));
     }
     for id in &status.ahead {
         out.line(&format!(
@@ -184,6 +167,29 @@ fn print_status(out: &Output, url: &str, status: &Status) {
     for note in &status.notes {
         out.note(note);
     }
+}
+
+/// A revision another run is applying right now, as `status`, `check` and
+/// `graph --status` show it: for how long, who started it, who holds the lock.
+pub(super) fn running_line(out: &Output, running: &RunningRevision) -> String {
+    let row = &running.row;
+    let how_long = running
+        .running_for_secs
+        .map(|secs| {
+            format!(
+                "for {}",
+                human_ms(i64::try_from(secs * 1000).unwrap_or(i64::MAX))
+            )
+        })
+        .unwrap_or_else(|| "since an unknown time".to_owned());
+    format!(
+        "  {}  {} (running {how_long}, since {}, started by {}; the migration lock is held by {})",
+        out.paint(CYAN, "RUNNING"),
+        row.id,
+        when(&row.applied_at),
+        row.applied_by,
+        running.lock_holder
+    )
 }
 
 fn summary(status: &Status) -> String {

@@ -7,7 +7,7 @@ use crate::history::{AppliedRevision, Change, STAMPED_DURATION_MS, State, Table}
 use crate::migration::Migration;
 use crate::operator::now_rfc3339;
 use crate::plan;
-use crate::report::{Rendered, Resolution, StampChange};
+use crate::report::{Direction, Rendered, Resolution, StampChange};
 use crate::revision::Revision;
 use crate::session::{Guard, Session};
 use crate::{Error, Migrator, Result};
@@ -109,7 +109,10 @@ impl Migrator {
     /// fixed the database by hand.
     pub async fn resolve(&self, url: &str, revision: &str, resolution: Resolution) -> Result<()> {
         let graph = self.graph()?;
-        graph.require(revision)?;
+        let known = graph.require(revision)?;
+        if resolution == Resolution::RunDown {
+            return self.resolve_by_down(url, known).await;
+        }
         self.edit_history(url, revision, |table, session, history| {
             let backend = session.backend;
             let row = history
@@ -120,9 +123,44 @@ impl Migrator {
                 })?;
             session.queue_internal(match resolution {
                 Resolution::Applied => finish(table, backend, row),
-                Resolution::RolledBack => table.delete_sql(backend, &row.id),
+                Resolution::RolledBack | Resolution::RunDown => table.delete_sql(backend, &row.id),
             });
             Ok(())
+        })
+        .await
+    }
+
+    /// [`Resolution::RunDown`]: runs the failed revision's `down` through
+    /// the one run path, which removes its row when the `down` succeeds.
+    async fn resolve_by_down(&self, url: &str, revision: &'static Revision) -> Result<()> {
+        if revision.down.is_none() {
+            return Err(Error::NoDownToRun {
+                revision: revision.id.to_owned(),
+            });
+        }
+        let table = self.table()?;
+        self.connected(url, async |session| {
+            self.locked(url, session, &table, revision.id, async |session| {
+                let history = table.create_and_read(session.conn()).await?;
+                if !history
+                    .iter()
+                    .any(|row| row.id == revision.id && row.state != State::Applied)
+                {
+                    return Err(Error::NothingToResolve {
+                        revision: revision.id.to_owned(),
+                    });
+                }
+                let applied_by = self.operator();
+                let ctx = apply::Context {
+                    table: &table,
+                    applied_by: &applied_by,
+                    dry_run: false,
+                };
+                self.run_revisions(session, &ctx, vec![revision], Direction::Down, 0)
+                    .await
+                    .map(drop)
+            })
+            .await
         })
         .await
     }

@@ -13,18 +13,31 @@ impl Error {
         match self {
             Error::RevisionFailed {
                 revision,
+                rolled_back: false,
+                applied_before,
+                invalid_indexes,
+                ..
+            } if !invalid_indexes.is_empty() => {
+                let names: Vec<&str> = invalid_indexes.iter().map(|i| i.name.as_str()).collect();
+                let drops: Vec<&str> = invalid_indexes.iter().map(|i| i.drop.as_str()).collect();
+                Some(format!(
+                    "{} `{revision}` ran outside a transaction and the current schema now has INVALID indexes \
+                     (a failed CREATE INDEX CONCURRENTLY leaves one; the database keeps it, never reads it, and a new attempt fails on its name): {}. \
+                     Either run `migrate resolve {revision} --rolled-back --run-down` if its `down` drops them, \
+                     or drop them yourself with `{}` and run `migrate resolve {revision} --rolled-back`; \
+                     then fix the cause (the data it tripped on) and run `migrate up` again.",
+                    applied_before_note(applied_before),
+                    names.join(", "),
+                    drops.join(" ")
+                ))
+            }
+            Error::RevisionFailed {
+                revision,
                 rolled_back,
                 applied_before,
                 ..
             } => {
-                let before = if applied_before.is_empty() {
-                    "No revision was applied before it in this run.".to_owned()
-                } else {
-                    format!(
-                        "Applied before it in this run: {}.",
-                        applied_before.join(", ")
-                    )
-                };
+                let before = applied_before_note(applied_before);
                 Some(if *rolled_back {
                     format!(
                         "{before} The database is as it was before `{revision}`: fix the migration (or the data it tripped on) and run `migrate up` again."
@@ -62,6 +75,13 @@ impl Error {
                     "Check that the server is running, the URL is right and the credentials are valid. {URL_SOURCES}"
                 ),
             }),
+            Error::NoDownToRun { revision } => Some(format!(
+                "Undo its changes by hand (`migrate status` and the error recorded in `migrate history` say how far it got), then run `migrate resolve {revision} --rolled-back`."
+            )),
+            Error::UnstableSession { .. } => Some(format!(
+                "Connect migrations directly to PostgreSQL (its own host and port, not PgBouncer's), or through a pool with `pool_mode = session`; \
+                 the application can keep using the transaction pool. {URL_SOURCES}"
+            )),
             Error::ConnectTimeout { .. } => Some(format!(
                 "Check the host, port and firewall, or raise --connect-timeout. {URL_SOURCES}"
             )),
@@ -94,6 +114,18 @@ impl Error {
             ),
             other => report(other),
         }
+    }
+}
+
+/// The first sentence of a failed revision's advice.
+fn applied_before_note(applied_before: &[String]) -> String {
+    if applied_before.is_empty() {
+        "No revision was applied before it in this run.".to_owned()
+    } else {
+        format!(
+            "Applied before it in this run: {}.",
+            applied_before.join(", ")
+        )
     }
 }
 

@@ -201,6 +201,10 @@ pub enum Error {
         rolled_back: bool,
         /// The revisions applied earlier in the same run.
         applied_before: Vec<String>,
+        /// Outside a transaction on PostgreSQL: the INVALID indexes in the
+        /// current schema after the failure (a failed `CREATE INDEX
+        /// CONCURRENTLY` leaves one), which a new attempt would trip on.
+        invalid_indexes: Vec<InvalidIndex>,
         /// What went wrong.
         #[source]
         source: Box<Error>,
@@ -304,6 +308,18 @@ pub enum Error {
         table: String,
     },
 
+    /// The connection does not keep one server session, so the migration
+    /// lock cannot be held: a pooler (PgBouncer in transaction or statement
+    /// pooling mode) hands each transaction to whichever server session is
+    /// free. Found before anything was changed.
+    #[error(
+        "refusing to migrate through a pooler that does not keep one session per connection ({evidence}): this looks like PgBouncer in transaction pooling mode, where the migration lock cannot be held; nothing was changed"
+    )]
+    UnstableSession {
+        /// What showed it, with the server pids involved.
+        evidence: String,
+    },
+
     /// The lock file beside a SQLite database could not be opened or locked.
     #[error("could not lock {}; check that its directory is writable", .path.display())]
     LockFile {
@@ -339,6 +355,15 @@ pub enum Error {
         revision: String,
     },
 
+    /// `resolve --run-down` named a revision without a `down` function.
+    #[error(
+        "revision `{revision}` has no `down = ...` function, so there is no cleanup to run; nothing was changed"
+    )]
+    NoDownToRun {
+        /// The revision.
+        revision: String,
+    },
+
     /// The history table name is not a plain identifier.
     #[error(
         "invalid history table name `{0}`: use letters, digits and `_`, optionally `schema.table`"
@@ -369,11 +394,25 @@ impl Error {
             | Error::NotApplied { revision, .. }
             | Error::Offline { revision }
             | Error::NothingToResolve { revision }
+            | Error::NoDownToRun { revision }
             | Error::UnknownParent { revision, .. }
             | Error::UnknownRevision { revision } => Some(revision),
             _ => None,
         }
     }
+}
+
+/// An index a failed non-transactional build left INVALID: the database
+/// keeps it, never uses it for reads, still updates it on writes, and a
+/// new attempt to create it fails on its name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct InvalidIndex {
+    /// The index, quoted and schema-qualified (`"public"."users_email"`).
+    pub name: String,
+    /// The statement that drops it without blocking writes
+    /// (`DROP INDEX CONCURRENTLY "public"."users_email";`).
+    pub drop: String,
 }
 
 fn quoted(ids: &[String]) -> String {

@@ -114,18 +114,28 @@ impl Migrator {
                 direction,
             });
             tracing::info!(revision = revision.id, %direction, "running");
-            let duration = apply::run(session, ctx, revision, direction, seq)
-                .await
-                .map_err(|error| match error {
-                    // Already says what happened and what history shows.
-                    Error::FailureNotRecorded { .. } => error,
-                    error => Error::RevisionFailed {
+            let duration = match apply::run(session, ctx, revision, direction, seq).await {
+                Ok(duration) => duration,
+                // Already says what happened and what history shows.
+                Err(error @ Error::FailureNotRecorded { .. }) => return Err(error),
+                Err(error) => {
+                    let rolled_back = session.backend.runs_in_transaction(revision);
+                    // What a failed build outside a transaction left behind
+                    // (in a dry run nothing is committed, so nothing is left).
+                    let invalid_indexes = if rolled_back || ctx.dry_run {
+                        Vec::new()
+                    } else {
+                        session.conn().invalid_indexes().await
+                    };
+                    return Err(Error::RevisionFailed {
                         revision: revision.id.to_owned(),
-                        rolled_back: session.backend.runs_in_transaction(revision),
+                        rolled_back,
                         applied_before: ran(&report),
+                        invalid_indexes,
                         source: Box::new(error),
-                    },
-                })?;
+                    });
+                }
+            };
             tracing::info!(revision = revision.id, %direction, ?duration, "finished");
             self.notify(Event::Finished {
                 revision: revision.id.to_owned(),

@@ -60,7 +60,7 @@ mod url;
 
 pub use backend::{Backend, FromAnyRow, RawConnection, Statement, read_only_url};
 pub use check::CheckReport;
-pub use error::{Error, Result, report};
+pub use error::{Error, InvalidIndex, Result, report};
 pub use history::{AppliedRevision, State};
 pub use migration::Migration;
 pub use migrator::{DEFAULT_HISTORY_TABLE, Migrator};

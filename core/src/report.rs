@@ -218,6 +218,12 @@ pub enum Resolution {
     Applied,
     /// The changes were undone by hand: forget the attempt.
     RolledBack,
+    /// Undo the changes with the revision's own `down` (for a revision
+    /// outside a transaction, run again outside one: a `DROP INDEX
+    /// CONCURRENTLY IF EXISTS` cleans up a failed `CREATE INDEX
+    /// CONCURRENTLY`), then forget the attempt. If the `down` fails, the
+    /// row stays failed.
+    RunDown,
 }
 
 /// Offline rendering of what `up` would run.

@@ -70,6 +70,32 @@ pub mod failed {
     }
 }
 
+/// Revisions of `tests/cli_failed.rs`: a unique index built concurrently on
+/// a column with duplicates, which fails and leaves an INVALID index, and a
+/// `down` that cleans it up.
+pub mod concurrent_index {
+    use cofferdam::prelude::*;
+
+    #[migration(set = "cli_cic")]
+    async fn cic_users(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE cic_users (id INTEGER PRIMARY KEY, email VARCHAR(40))")
+            .await?;
+        m.execute("INSERT INTO cic_users (id, email) VALUES (1, 'a@example.com'), (2, 'a@example.com')")
+            .await
+    }
+
+    #[migration(set = "cli_cic", after = cic_users, transaction = false, down = drop_cic_email)]
+    async fn cic_email(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE UNIQUE INDEX CONCURRENTLY cic_users_email ON cic_users (email)")
+            .await
+    }
+
+    async fn drop_cic_email(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("DROP INDEX CONCURRENTLY IF EXISTS cic_users_email")
+            .await
+    }
+}
+
 /// Revisions of `tests/cli_destructive.rs`: a reviewed destructive revision.
 pub mod destructive {
     use cofferdam::prelude::*;

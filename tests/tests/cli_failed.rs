@@ -1,7 +1,8 @@
 //! Failure paths of the `migrate` command that need revisions of their own:
 //! a revision that fails outside a transaction (a failed state on every
 //! backend), an irreversible revision under `down`, a panicking migration,
-//! and `sql` on a revision that reads data.
+//! `sql` on a revision that reads data, and a failed `CREATE INDEX
+//! CONCURRENTLY` cleaned up by `resolve --run-down` (PostgreSQL).
 
 mod cli_support;
 
@@ -52,6 +53,11 @@ async fn a_failure_outside_a_transaction_blocks_until_resolved(db: TestDb) {
         .expect(0)
         .stdout_has("FAILED: statement failed: CREATE INDEX widgets_colour");
 
+    migrate(SET, &db.url, &["resolve", "index_widgets", "--rolled-back", "--run-down"])
+        .await
+        .expect(2)
+        .stderr_has("revision `index_widgets` has no `down = ...` function, so there is no cleanup to run; nothing was changed")
+        .stderr_has("then run `migrate resolve index_widgets --rolled-back`");
     // Nothing was half-done here: the operator forgets the attempt.
     migrate(SET, &db.url, &["resolve", "index_widgets", "--rolled-back"])
         .await
@@ -134,4 +140,55 @@ async fn a_panicking_migration_is_reported_in_one_paragraph() {
     assert!(!run.stderr.contains("stack backtrace"), "{}", run.stderr);
     assert!(!run.stderr.contains("thread '"), "{}", run.stderr);
     assert!(!db.tables().await.contains(&"half_made".to_owned()));
+}
+
+/// A failed `CREATE UNIQUE INDEX CONCURRENTLY` leaves an INVALID index: the
+/// error names it with the statement that drops it, `resolve --rolled-back
+/// --run-down` cleans it up with the revision's own `down`, and once the
+/// data is fixed `up` builds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_concurrent_index_is_named_and_cleaned_up_by_its_down() {
+    const SET: &str = "cli_cic";
+    const INVALID: &str = "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                           WHERE NOT i.indisvalid";
+    let Some(db) = fresh_database(Backend::Postgres).await else {
+        return;
+    };
+    migrate(SET, &db.url, &["up"])
+        .await
+        .expect(4)
+        .stderr_has("error: revision `cic_email` failed and is recorded as failed")
+        .stderr_has("could not create unique index \"cic_users_email\"")
+        .stderr_has(r#"a new attempt fails on its name): "public"."cic_users_email"."#)
+        .stderr_has("Either run `migrate resolve cic_email --rolled-back --run-down` if its `down` drops them")
+        .stderr_has(r#"drop them yourself with `DROP INDEX CONCURRENTLY "public"."cic_users_email";`"#);
+    assert_eq!(
+        db.query(INVALID).await,
+        vec![vec![Some("cic_users_email".to_owned())]]
+    );
+    assert_eq!(
+        db.history(HISTORY).await,
+        history(&[("cic_users", "applied"), ("cic_email", "failed")])
+    );
+
+    migrate(SET, &db.url, &["resolve", "cic_email", "--rolled-back", "--run-down"])
+        .await
+        .expect(0)
+        .stdout_has("resolved `cic_email` as rolled back: its `down` ran");
+    assert_eq!(db.query(INVALID).await, Vec::<Vec<Option<String>>>::new());
+    assert_eq!(
+        db.history(HISTORY).await,
+        history(&[("cic_users", "applied")])
+    );
+
+    db.execute("DELETE FROM cic_users WHERE id = 2").await;
+    migrate(SET, &db.url, &["up"]).await.expect(0);
+    assert_eq!(
+        db.history(HISTORY).await,
+        history(&[("cic_users", "applied"), ("cic_email", "applied")])
+    );
+    let valid = db
+        .query("SELECT i.indisvalid::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'cic_users_email'")
+        .await;
+    assert_eq!(valid, vec![vec![Some("true".to_owned())]]);
 }

@@ -1,7 +1,7 @@
 //! The database over a deploy's lifetime: an older binary after an image
 //! rollback (ahead, diverged, `--strict`), `status` while a revision runs,
 //! `stamp` on a branched graph, two spellings of the history table racing,
-//! and a SQLite file another program holds busy.
+//! a SQLite file another program holds busy, and PgBouncer in front.
 
 mod cli_support;
 
@@ -301,8 +301,9 @@ impl Gate {
     }
 }
 
-/// `status` while a revision runs: running (exit 11), not failed; a second
-/// runner says it waits and for whom; at head once the run ends.
+/// `status` while a revision runs: running (exit 11), not failed, and so in
+/// `graph --status` and `check`; a second runner says it waits and for
+/// whom; at head once the run ends.
 async fn a_running_revision_shows_as_running(db: TestDb, holder_word: &str) {
     let gate = Gate::hold(&db).await;
     let url = db.url.clone();
@@ -335,6 +336,16 @@ async fn a_running_revision_shows_as_running(db: TestDb, holder_word: &str) {
         .stdout_has("RUNNING  slow_gate (running for")
         .stdout_has(&format!("the migration lock is held by {holder_word}"))
         .stdout_has("running: `slow_gate` is being applied by another run");
+    migrate(SLOW, &db.url, &["graph", "--status"])
+        .await
+        .expect(0)
+        .stdout_has("running  slow_gate");
+    migrate(SLOW, &db.url, &["check"])
+        .await
+        .expect(11)
+        .stderr_has("revision `slow_gate` is being applied by another run right now")
+        .stderr_has("RUNNING  slow_gate (running for")
+        .stdout_has("check failed: 1 problem (exit 11)");
     migrate(SLOW, &db.url, &["up", "--lock-timeout", "3"])
         .await
         .expect(10)
@@ -366,4 +377,51 @@ async fn a_running_revision_shows_as_running_mysql() {
     if let Some(db) = fresh_database(Backend::MySql).await {
         a_running_revision_shows_as_running(db, "connection ").await;
     }
+}
+
+/// Behind PgBouncer in transaction pooling mode the migration lock cannot
+/// be held (every transaction may get another server session): `up` refuses
+/// before creating anything, with exit 2 and a message naming the pooler.
+/// In session pooling mode it works as on a direct connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgbouncer_transaction_pooling_is_refused_session_pooling_works() {
+    use cofferdam_tests::pgbouncer::{PgBouncer, PoolMode};
+    let Some(db) = fresh_database(Backend::Postgres).await else {
+        return;
+    };
+    // Declared after `db`, so dropped first: PgBouncer stops before the
+    // database is dropped.
+    let Some(pool) = PgBouncer::start(&db, PoolMode::Transaction) else {
+        return;
+    };
+    migrate(OLDER, &pool.url, &["up"])
+        .await
+        .expect(2)
+        .stderr_has("refusing to migrate through a pooler that does not keep one session per connection")
+        .stderr_has("this looks like PgBouncer in transaction pooling mode")
+        .stderr_has("nothing was changed")
+        .stderr_has("hint: Connect migrations directly to PostgreSQL");
+    assert_eq!(db.tables().await, Vec::<String>::new(), "nothing created");
+    for verb in [&["stamp", "head"][..], &["resolve", "rb_one", "--applied"]] {
+        migrate(OLDER, &pool.url, verb)
+            .await
+            .expect(2)
+            .stderr_has("this looks like PgBouncer in transaction pooling mode");
+    }
+    assert_eq!(db.tables().await, Vec::<String>::new(), "nothing created");
+    let locks = db
+        .query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+        .await;
+    assert_eq!(locks[0][0].as_deref(), Some("0"), "no lock left in a pooled session");
+    drop(pool);
+
+    let Some(pool) = PgBouncer::start(&db, PoolMode::Session) else {
+        return;
+    };
+    migrate(OLDER, &pool.url, &["up"]).await.expect(0);
+    assert_eq!(
+        db.history(HISTORY).await,
+        history(&[("rb_one", "applied"), ("rb_two", "applied")])
+    );
 }

@@ -75,6 +75,29 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// SQL answering, in one row, the server session's id and whether that
+    /// session holds the lock of `table` (`t`/`f`), for engines whose
+    /// clients may sit behind a pooler that hands each transaction to
+    /// whichever server session is free (see `lock.rs`). None: the lock
+    /// is not a session lock, or no such pooler is known.
+    fn session_probe(&self, _table: &str) -> Option<String> {
+        None
+    }
+
+    /// SQL answering, one per row, the indexes of the current schema that
+    /// a failed non-transactional build left INVALID (quoted,
+    /// `"schema"."name"`), leaving out builds still in progress. None: the
+    /// engine leaves no such index.
+    fn invalid_indexes_sql(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The statement that drops the leftover index `index` (as
+    /// [`Engine::invalid_indexes_sql`] names it) without blocking writes.
+    fn drop_index_sql(&self, index: &str) -> String {
+        format!("DROP INDEX {index};")
+    }
+
     /// The name of the lock file's table part (see [`Engine::lock_file`]):
     /// `table` normalised so that every spelling of one table agrees.
     fn lock_name(&self, table: &str) -> String {

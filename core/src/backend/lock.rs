@@ -46,6 +46,11 @@ impl Lock {
                 };
             }
         };
+        let probe = engine.session_probe(&table.name);
+        let pid = match &probe {
+            Some(probe) => Some(unshared_session(conn, url, probe).await?),
+            None => None,
+        };
         let mut wait = Wait::new(timeout);
         let mut pause = Duration::from_millis(20);
         loop {
@@ -61,7 +66,17 @@ impl Lock {
                 .and_then(|row| row.first())
                 .and_then(|v| v.as_deref());
             match got {
-                Some("t" | "1" | "true") => return Ok(Lock::Session { release }),
+                Some("t" | "1" | "true") => {
+                    if let (Some(probe), Some(pid)) = (&probe, &pid)
+                        && let Err(error) = still_held(conn, probe, pid).await
+                    {
+                        // Best effort: the lock may sit in a pooled server
+                        // session this connection no longer reaches.
+                        let _ = conn.fetch_text(&release).await;
+                        return Err(error);
+                    }
+                    return Ok(Lock::Session { release });
+                }
                 Some(_) => {}
                 // GET_LOCK returns NULL on an error such as a killed wait.
                 None => {
@@ -132,6 +147,81 @@ impl Lock {
 
 /// How long a runner waits for the lock before it says so.
 pub(crate) const WAIT_NOTICE: Duration = Duration::from_secs(1);
+
+/// How long the second connection of [`unshared_session`] may take. A pool
+/// in session mode with no free server session keeps it waiting, which is
+/// no reason to refuse: the check is then skipped.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Checks, before the lock is taken, that no other connection to `url`
+/// shares this connection's server session, and returns that session's id.
+///
+/// Why a second connection: behind PgBouncer in transaction pooling mode a
+/// lone client is usually handed the same server session for every
+/// transaction (PgBouncer reuses the session freed last), so comparing
+/// pids across its own statements rarely shows anything. A second
+/// connection opened while the first is idle is handed that very session:
+/// two clients, one server pid, which neither a direct connection nor a
+/// pool in session mode ever shows. Checked before the lock, so a refusal
+/// leaves no lock behind in a pooled session. [`still_held`] covers pools
+/// that rotate sessions instead.
+async fn unshared_session(conn: &mut Conn, url: &str, probe: &str) -> Result<String> {
+    let (pid, _) = session(conn, probe).await?;
+    let other = async {
+        let mut other = Conn::connect(url, PROBE_TIMEOUT, PROBE_TIMEOUT).await?;
+        let answer = session(&mut other, probe).await;
+        other.close().await;
+        answer
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, other).await {
+        Ok(Ok((other_pid, _))) if other_pid == pid => Err(Error::UnstableSession {
+            evidence: format!(
+                "a second connection was handed the same server session, pid {pid}"
+            ),
+        }),
+        Ok(Ok(_)) => Ok(pid),
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "could not open a second connection to check for a transaction pool");
+            Ok(pid)
+        }
+        Err(_) => {
+            tracing::debug!("a second connection to check for a transaction pool timed out");
+            Ok(pid)
+        }
+    }
+}
+
+/// Checks, in a statement of its own after the one that took the lock, that
+/// the same server session `pid` still answers and holds the lock: a pool
+/// that gives each transaction another session fails one or the other.
+async fn still_held(conn: &mut Conn, probe: &str, pid: &str) -> Result<()> {
+    let (now, held) = session(conn, probe).await?;
+    let evidence = if now != pid {
+        format!("the server session changed between two statements, pid {pid} then {now}")
+    } else if !held {
+        format!("the migration lock taken by pid {pid} is not held in the next statement")
+    } else {
+        return Ok(());
+    };
+    Err(Error::UnstableSession { evidence })
+}
+
+/// The answer of [`Engine::session_probe`]: the server session's id and
+/// whether it holds the lock.
+async fn session(conn: &mut Conn, probe: &str) -> Result<(String, bool)> {
+    let rows = conn
+        .fetch_text(probe)
+        .await
+        .map_err(|source| Error::Database {
+            action: "checking that the connection keeps one server session".into(),
+            source,
+        })?;
+    let row = rows.into_iter().next().unwrap_or_default();
+    let mut columns = row.into_iter().map(Option::unwrap_or_default);
+    let pid = columns.next().unwrap_or_default();
+    let held = matches!(columns.next().as_deref(), Some("t" | "true" | "1"));
+    Ok((pid, held))
+}
 
 async fn file_lock(
     path: std::path::PathBuf,

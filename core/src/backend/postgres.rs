@@ -34,8 +34,13 @@ pub(super) struct Postgres;
 
 #[cfg(feature = "postgres")]
 pub(super) async fn connect(url: &str) -> Result<sqlx::postgres::PgConnection, sqlx::Error> {
-    use sqlx::Connection;
-    sqlx::postgres::PgConnection::connect(url).await
+    use sqlx::ConnectOptions;
+    let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+    // sqlx asks for `extra_float_digits` at start-up, which PgBouncer
+    // refuses unless told to ignore it ("unsupported startup parameter"),
+    // so a pooled URL would fail before the pooler check could explain
+    // anything. PostgreSQL 12 and later print floats exactly without it.
+    options.extra_float_digits(None).connect().await
 }
 
 const INSTALL_BACKSTOP: &str = include_str!("postgres_backstop.sql");
@@ -43,6 +48,14 @@ const INSTALL_BACKSTOP: &str = include_str!("postgres_backstop.sql");
 const CHECK_BACKSTOP: &str = "SELECT \
      (SELECT count(*) FROM pg_event_trigger WHERE evtname = 'cofferdam_guard_drop' AND evtenabled <> 'D') > 0, \
      (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)";
+
+const INVALID_INDEXES: &str = "SELECT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' \
+       || replace(c.relname, '\"', '\"\"') || '\"' \
+     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE NOT i.indisvalid AND n.nspname = current_schema() \
+       AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid) \
+     ORDER BY n.nspname, c.relname";
 
 impl Postgres {
     /// The advisory lock key of `table`, an int4 expression.
@@ -61,6 +74,22 @@ impl Postgres {
         format!(
             "hashtext('cofferdam:' || {schema} || '.' || {})",
             self.literal(name)
+        )
+    }
+}
+
+impl Postgres {
+    /// The condition on `pg_locks l` that selects granted rows of the
+    /// advisory lock of `table` in this database.
+    fn lock_rows(&self, table: &str) -> String {
+        // A bigint advisory key shows in pg_locks as its high half in
+        // `classid` and its low half in `objid`, with `objsubid` 1.
+        let key = format!("({})::bigint", self.lock_key(table));
+        format!(
+            "l.locktype = 'advisory' AND l.granted \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND l.classid::bigint = ({key} >> 32) & 4294967295 \
+             AND l.objid::bigint = {key} & 4294967295 AND l.objsubid = 1"
         )
     }
 }
@@ -152,21 +181,37 @@ impl Engine for Postgres {
     }
 
     fn lock_holder(&self, table: &str) -> Option<String> {
-        // A bigint advisory key shows in pg_locks as its high half in
-        // `classid` and its low half in `objid`, with `objsubid` 1.
-        let key = format!("({})::bigint", self.lock_key(table));
         Some(format!(
             "SELECT 'pid ' || l.pid \
                || COALESCE(' (' || NULLIF(a.application_name, '') || ')', '') \
                || COALESCE(' from ' || host(a.client_addr), '') \
                || COALESCE(' as ' || a.usename, '') \
              FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() \
-               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-               AND l.classid::bigint = ({key} >> 32) & 4294967295 \
-               AND l.objid::bigint = {key} & 4294967295 AND l.objsubid = 1 \
-             LIMIT 1"
+             WHERE l.pid <> pg_backend_pid() AND {} \
+             LIMIT 1",
+            self.lock_rows(table)
         ))
+    }
+
+    fn session_probe(&self, table: &str) -> Option<String> {
+        // PgBouncer in transaction (or statement) pooling mode gives each
+        // transaction whichever server session is free; the pid says which
+        // one answered, and pg_locks whether that one holds our lock.
+        Some(format!(
+            "SELECT pg_backend_pid()::text, EXISTS (SELECT 1 FROM pg_locks l \
+             WHERE l.pid = pg_backend_pid() AND {})::text",
+            self.lock_rows(table)
+        ))
+    }
+
+    fn invalid_indexes_sql(&self) -> Option<&'static str> {
+        // An index being built concurrently is INVALID until the build
+        // ends: those still in pg_stat_progress_create_index are not leftovers.
+        Some(INVALID_INDEXES)
+    }
+
+    fn drop_index_sql(&self, index: &str) -> String {
+        format!("DROP INDEX CONCURRENTLY {index};")
     }
 
     fn arm_backstop(&self, revision: &str, local: bool) -> Option<(String, usize)> {

@@ -56,14 +56,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub migrate: bool,
 
-    /// Database for `/articles` and `--migrate`.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://example-app.db?mode=rwc",
-        hide_env_values = true
-    )]
-    pub database_url: String,
+    /// Database for `/articles` and `--migrate`; found as `migrate` finds it:
+    /// this flag, else DATABASE_URL, else DATABASE_URL in ./.env, else
+    /// sqlite://example-app.db?mode=rwc. An empty value is a usage error.
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 /// Runs the server until it is shut down.
@@ -93,10 +90,24 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     };
     let forced_exit = || exit_for(signals.forced_by());
+    // The same resolution as `migrate`, so that `serve` never migrates or
+    // serves another database than `migrate` would.
+    let database_url = match cofferdam::cli::database_url::resolve(args.database_url.clone()) {
+        Ok(resolved) => {
+            if let Some(note) = resolved.note() {
+                eprintln!("note: {note}");
+            }
+            resolved.url
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(cofferdam::cli::exit::USAGE);
+        }
+    };
 
     if args.migrate {
         let migrator = example_migrations::migrator().stop_on(drain.shutdown_token());
-        let migrate = migrator.up(&args.database_url);
+        let migrate = migrator.up(&database_url);
         let outcome = tokio::select! {
             outcome = migrate => outcome,
             // A second signal (or the drain deadline): stop waiting. Dropping
@@ -125,7 +136,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     };
     let addr = listener.local_addr().unwrap_or(args.listen);
-    let db = match Db::lazy(&args.database_url) {
+    let db = match Db::lazy(&database_url) {
         Ok(db) => db,
         Err(error) => {
             eprintln!("error: bad database URL: {error}");
