@@ -3,6 +3,7 @@
 //! `DATABASE_URL` in `./.env`, then a SQLite file named after the binary.
 //! An empty or blank value, or a SQLite URL with no path, is refused and
 //! creates nothing; the test looks at the files left in the directory.
+//! `serve` resolves its URL the same way.
 
 mod cli_support;
 
@@ -203,4 +204,46 @@ async fn an_invalid_history_table_is_a_usage_error_before_connecting() {
         .expect(2);
     }
     assert_eq!(dir.files(), Vec::<String>::new());
+}
+
+/// `example-app serve <args>` in `dir`, with `DATABASE_URL` set to `env`
+/// or absent.
+async fn serve_in(dir: &WorkDir, env: Option<&str>, args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_example-app"));
+    cofferdam_tests::isolate(command.arg("serve").args(args), "");
+    command.current_dir(dir.path());
+    match env {
+        Some(url) => command.env("DATABASE_URL", url),
+        None => command.env_remove("DATABASE_URL"),
+    };
+    finish(command.spawn().expect("start example-app")).await
+}
+
+/// `serve` finds its database exactly as `migrate` does: an empty flag or
+/// variable is a usage error that creates nothing, and `./.env` is read.
+#[tokio::test]
+async fn serve_finds_its_database_as_migrate_does() {
+    let dir = WorkDir::new("serve");
+    serve_in(&dir, None, &["--database-url", ""])
+        .await
+        .expect(2)
+        .stderr_has("error: --database-url is empty");
+    serve_in(&dir, Some("  "), &[])
+        .await
+        .expect(2)
+        .stderr_has("error: DATABASE_URL is set but empty");
+    assert_eq!(dir.files(), Vec::<String>::new());
+
+    // Migrations run before the server listens; a port the test holds
+    // makes `serve` stop right after them, so it needs no signal.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let listen = taken.local_addr().expect("its address").to_string();
+    dir.dot_env("DATABASE_URL=sqlite://dotenv.db?mode=rwc\n");
+    serve_in(&dir, None, &["--migrate", "--listen", &listen])
+        .await
+        .expect(1)
+        .stderr_has("note: using DATABASE_URL from the .env file in the working directory")
+        .stdout_has("migrations: applied 4 revision(s)")
+        .stderr_has("cannot listen on");
+    assert!(dir.files().contains(&"dotenv.db".to_owned()), "{:?}", dir.files());
 }

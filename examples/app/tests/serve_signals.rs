@@ -24,7 +24,9 @@ struct Server {
     _db: TempDb,
 }
 
-/// A SQLite file of the test's own, removed afterwards.
+/// A SQLite file of the test's own in a directory of its own, removed
+/// afterwards with everything beside the file (journal, WAL, and the
+/// migration lock file `serve --migrate` creates).
 struct TempDb(std::path::PathBuf);
 
 impl TempDb {
@@ -33,20 +35,21 @@ impl TempDb {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
-        let name = format!("example-app-{}-{n}.db", std::process::id());
-        Self(std::env::temp_dir().join(name))
+        let dir = std::env::temp_dir()
+            .join("cofferdam-tests")
+            .join(format!("example-app-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the test's directory");
+        Self(dir)
     }
 
     fn url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.0.display())
+        format!("sqlite://{}?mode=rwc", self.0.join("app.db").display())
     }
 }
 
 impl Drop for TempDb {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-        }
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
