@@ -90,7 +90,9 @@ pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
                 running.row.id,
                 running_line(out, running)
             ),
-            hint: Some("This is not a failure: run `migrate check` again when that run ends.".to_owned()),
+            hint: Some(
+                "This is not a failure: run `migrate check` again when that run ends.".to_owned(),
+            ),
         }),
     );
     let destructive = &report.destructive;

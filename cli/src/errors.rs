@@ -17,11 +17,10 @@ pub(super) fn code_for(error: &Error) -> u8 {
         Error::LockTimeout { .. } | Error::DatabaseBusy { .. } => exit::LOCKED,
         // A URL that leads through a transaction pool is a setting to fix,
         // like an empty URL; retrying cannot help.
-        Error::UnknownRevision { .. } | Error::InvalidTableName(_)
+        Error::UnknownRevision { .. }
+        | Error::InvalidTableName(_)
         | Error::UnstableSession { .. }
-        | Error::NoDownToRun { .. } => {
-            exit::USAGE
-        }
+        | Error::NoDownToRun { .. } => exit::USAGE,
         Error::Interrupted { .. } => exit::INTERRUPTED,
         Error::RevisionFailed { source, .. } if matches!(**source, Error::Interrupted { .. }) => {
             exit::INTERRUPTED

@@ -80,8 +80,10 @@ pub mod concurrent_index {
     async fn cic_users(m: &mut Migration<'_>) -> Result<()> {
         m.execute("CREATE TABLE cic_users (id INTEGER PRIMARY KEY, email VARCHAR(40))")
             .await?;
-        m.execute("INSERT INTO cic_users (id, email) VALUES (1, 'a@example.com'), (2, 'a@example.com')")
-            .await
+        m.execute(
+            "INSERT INTO cic_users (id, email) VALUES (1, 'a@example.com'), (2, 'a@example.com')",
+        )
+        .await
     }
 
     #[migration(set = "cli_cic", after = cic_users, transaction = false, down = drop_cic_email)]

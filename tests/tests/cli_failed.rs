@@ -171,10 +171,14 @@ async fn a_failed_concurrent_index_is_named_and_cleaned_up_by_its_down() {
         history(&[("cic_users", "applied"), ("cic_email", "failed")])
     );
 
-    migrate(SET, &db.url, &["resolve", "cic_email", "--rolled-back", "--run-down"])
-        .await
-        .expect(0)
-        .stdout_has("resolved `cic_email` as rolled back: its `down` ran");
+    migrate(
+        SET,
+        &db.url,
+        &["resolve", "cic_email", "--rolled-back", "--run-down"],
+    )
+    .await
+    .expect(0)
+    .stdout_has("resolved `cic_email` as rolled back: its `down` ran");
     assert_eq!(db.query(INVALID).await, Vec::<Vec<Option<String>>>::new());
     assert_eq!(
         db.history(HISTORY).await,

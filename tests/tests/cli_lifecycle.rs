@@ -397,7 +397,9 @@ async fn pgbouncer_transaction_pooling_is_refused_session_pooling_works() {
     migrate(OLDER, &pool.url, &["up"])
         .await
         .expect(2)
-        .stderr_has("refusing to migrate through a pooler that does not keep one session per connection")
+        .stderr_has(
+            "refusing to migrate through a pooler that does not keep one session per connection",
+        )
         .stderr_has("this looks like PgBouncer in transaction pooling mode")
         .stderr_has("nothing was changed")
         .stderr_has("hint: Connect migrations directly to PostgreSQL");
@@ -410,10 +412,16 @@ async fn pgbouncer_transaction_pooling_is_refused_session_pooling_works() {
     }
     assert_eq!(db.tables().await, Vec::<String>::new(), "nothing created");
     let locks = db
-        .query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+        .query(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
         .await;
-    assert_eq!(locks[0][0].as_deref(), Some("0"), "no lock left in a pooled session");
+    assert_eq!(
+        locks[0][0].as_deref(),
+        Some("0"),
+        "no lock left in a pooled session"
+    );
     drop(pool);
 
     let Some(pool) = PgBouncer::start(&db, PoolMode::Session) else {

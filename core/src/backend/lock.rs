@@ -175,9 +175,7 @@ async fn unshared_session(conn: &mut Conn, url: &str, probe: &str) -> Result<Str
     };
     match tokio::time::timeout(PROBE_TIMEOUT, other).await {
         Ok(Ok((other_pid, _))) if other_pid == pid => Err(Error::UnstableSession {
-            evidence: format!(
-                "a second connection was handed the same server session, pid {pid}"
-            ),
+            evidence: format!("a second connection was handed the same server session, pid {pid}"),
         }),
         Ok(Ok(_)) => Ok(pid),
         Ok(Err(error)) => {

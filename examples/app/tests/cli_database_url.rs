@@ -245,5 +245,9 @@ async fn serve_finds_its_database_as_migrate_does() {
         .stderr_has("note: using DATABASE_URL from the .env file in the working directory")
         .stdout_has("migrations: applied 4 revision(s)")
         .stderr_has("cannot listen on");
-    assert!(dir.files().contains(&"dotenv.db".to_owned()), "{:?}", dir.files());
+    assert!(
+        dir.files().contains(&"dotenv.db".to_owned()),
+        "{:?}",
+        dir.files()
+    );
 }
