@@ -13,8 +13,12 @@ use std::time::{Duration, Instant};
 pub enum PoolMode {
     /// One server session per client connection.
     Session,
-    /// A server session per transaction.
+    /// A server session per transaction, the one freed last first.
     Transaction,
+    /// A server session per transaction, in turn (`server_round_robin`):
+    /// consecutive statements of one client land on different sessions
+    /// when several are idle.
+    TransactionRoundRobin,
 }
 
 /// A running PgBouncer, killed when dropped.
@@ -62,9 +66,10 @@ impl PgBouncer {
             .join("cofferdam-tests")
             .join(format!("{}_pgbouncer", db.name));
         std::fs::create_dir_all(&dir).expect("create PgBouncer's directory");
-        let mode = match mode {
-            PoolMode::Session => "session",
-            PoolMode::Transaction => "transaction",
+        let (mode, round_robin) = match mode {
+            PoolMode::Session => ("session", 0),
+            PoolMode::Transaction => ("transaction", 0),
+            PoolMode::TransactionRoundRobin => ("transaction", 1),
         };
         let ini = format!(
             "[databases]\n\
@@ -75,7 +80,8 @@ impl PgBouncer {
              unix_socket_dir =\n\
              auth_type = trust\n\
              auth_file = {auth}\n\
-             pool_mode = {mode}\n",
+             pool_mode = {mode}\n\
+             server_round_robin = {round_robin}\n",
             name = db.name,
             host = server.host_str().unwrap_or("127.0.0.1"),
             server_port = server.port().unwrap_or(5432),
@@ -102,6 +108,32 @@ impl PgBouncer {
         };
         bouncer.wait_for_port(port);
         Some(bouncer)
+    }
+
+    /// Makes PgBouncer open `count` server sessions, all idle afterwards:
+    /// as many clients hold a transaction at once, then commit.
+    pub async fn open_server_sessions(&self, count: usize) {
+        use sqlx::{ConnectOptions, Connection};
+        let options: sqlx::postgres::PgConnectOptions =
+            self.url.parse().expect("the PgBouncer URL parses");
+        // PgBouncer refuses this start-up parameter unless configured to ignore it.
+        let options = options.extra_float_digits(None);
+        let mut clients = Vec::new();
+        for _ in 0..count {
+            let mut client = options.connect().await.expect("connect through PgBouncer");
+            sqlx::raw_sql("BEGIN; SELECT 1")
+                .execute(&mut client)
+                .await
+                .expect("open a transaction");
+            clients.push(client);
+        }
+        for mut client in clients {
+            sqlx::raw_sql("COMMIT")
+                .execute(&mut client)
+                .await
+                .expect("commit");
+            let _ = client.close().await;
+        }
     }
 
     fn wait_for_port(&mut self, port: u16) {

@@ -386,6 +386,8 @@ async fn a_running_revision_shows_as_running_mysql() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pgbouncer_transaction_pooling_is_refused_session_pooling_works() {
     use cofferdam_tests::pgbouncer::{PgBouncer, PoolMode};
+    const ADVISORY: &str = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
     let Some(db) = fresh_database(Backend::Postgres).await else {
         return;
     };
@@ -411,17 +413,27 @@ async fn pgbouncer_transaction_pooling_is_refused_session_pooling_works() {
             .stderr_has("this looks like PgBouncer in transaction pooling mode");
     }
     assert_eq!(db.tables().await, Vec::<String>::new(), "nothing created");
-    let locks = db
-        .query(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        )
-        .await;
     assert_eq!(
-        locks[0][0].as_deref(),
+        db.query(ADVISORY).await[0][0].as_deref(),
         Some("0"),
         "no lock left in a pooled session"
     );
+    drop(pool);
+
+    // A pool that rotates sessions hands a second connection another
+    // session; the check after the lock sees the session change, and the
+    // lock it took is given back.
+    let Some(pool) = PgBouncer::start(&db, PoolMode::TransactionRoundRobin) else {
+        return;
+    };
+    pool.open_server_sessions(2).await;
+    migrate(OLDER, &pool.url, &["up"])
+        .await
+        .expect(2)
+        .stderr_has("the server session changed between two statements")
+        .stderr_has("this looks like PgBouncer in transaction pooling mode");
+    assert_eq!(db.tables().await, Vec::<String>::new(), "nothing created");
+    assert_eq!(db.query(ADVISORY).await[0][0].as_deref(), Some("0"));
     drop(pool);
 
     let Some(pool) = PgBouncer::start(&db, PoolMode::Session) else {
