@@ -5,6 +5,13 @@
 //! shutdown signal. In every case the lock dies with the process (the server
 //! drops the session; the OS drops the file lock), so a crash never leaves
 //! it stale.
+//!
+//! A session lock is only as good as the session: behind a pooler that
+//! hands each transaction to any free server session (PgBouncer in
+//! transaction pooling mode), two runners could both "hold" it and it would
+//! outlive the run in a pooled session. Where the engine offers a
+//! [`Engine::session_probe`], the lock is taken only after checking that
+//! the connection keeps one session, and checked again once held.
 
 use super::Conn;
 use super::engine::{Engine, LockMethod};
