@@ -14,12 +14,15 @@ pub(super) fn code_for(error: &Error) -> u8 {
         Error::ChecksumMismatch { .. } => exit::DRIFT,
         Error::UnknownApplied { .. } => exit::UNKNOWN,
         Error::Connect { .. } | Error::ConnectTimeout { .. } => exit::UNREACHABLE,
-        Error::LockTimeout { .. } | Error::DatabaseBusy { .. } => exit::LOCKED,
+        Error::LockTimeout { .. } | Error::DatabaseBusy { .. } | Error::LeaseLost { .. } => {
+            exit::LOCKED
+        }
         // A URL that leads through a transaction pool is a setting to fix,
         // like an empty URL; retrying cannot help.
         Error::UnknownRevision { .. }
         | Error::InvalidTableName(_)
         | Error::UnstableSession { .. }
+        | Error::ReadOnly { .. }
         | Error::NoDownToRun { .. } => exit::USAGE,
         Error::Interrupted { .. } => exit::INTERRUPTED,
         Error::RevisionFailed { source, .. } if matches!(**source, Error::Interrupted { .. }) => {

@@ -37,7 +37,7 @@
 //! |------|---------|
 //! | 0    | success; for `status`, the database is at head; for `check`, all is well |
 //! | 1    | an error not listed below: a revision failed and was rolled back, an irreversible revision, a bad URL, a broken graph |
-//! | 2    | usage: bad arguments, including a revision id this binary does not know, an empty database URL, an invalid `--history-table`, a URL through PgBouncer in transaction pooling mode (no stable session for the lock) |
+//! | 2    | usage: bad arguments, including a revision id this binary does not know, an empty database URL, an invalid `--history-table`, a URL through PgBouncer in transaction pooling mode (no stable session for the lock), a server that takes no writes (a standby or read-only replica) |
 //! | 3    | `status`: revisions are pending |
 //! | 4    | a revision is recorded as failed or unfinished: fix the schema, then `migrate resolve` |
 //! | 5    | destructive revisions are pending and `--allow-destructive` was not given |
@@ -45,7 +45,7 @@
 //! | 7    | an applied revision was edited after it ran (checksum drift) |
 //! | 8    | the database has applied revisions this binary does not know and that do not descend from its own (diverged); with `--strict`, and always for `check`, any unknown applied revision |
 //! | 9    | the database could not be reached or refused the login |
-//! | 10   | another run holds the migration lock and `--lock-timeout` passed (SQLite: another program held the file busy as long) |
+//! | 10   | another run holds the migration lock and `--lock-timeout` passed (SQLite: another program held the file busy as long); a run lost its `--lock lease` |
 //! | 11   | `status`, `check`: another run is applying a revision right now (it holds the migration lock); not a failure |
 //! | 130  | interrupted by SIGINT/SIGTERM: the running revision finished or rolled back, no later one started |
 //!
@@ -74,7 +74,7 @@ mod sql;
 mod up;
 
 use clap::{Args, Parser, Subcommand};
-use cofferdam_core::Migrator;
+use cofferdam_core::{LockKind, Migrator};
 use output::Output;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -114,7 +114,8 @@ Exit codes:
   0    ok (status: at head; check: all is well)
   1    error (a revision failed and was rolled back, bad URL, irreversible revision, ...)
   2    usage (bad arguments, unknown revision id, empty database URL, bad --history-table,
-       a URL through PgBouncer in transaction pooling mode)
+       a URL through PgBouncer in transaction pooling mode without --lock lease,
+       a standby or read-only server)
   3    status: revisions are pending
   4    a revision is recorded as failed: fix the schema, then `migrate resolve`
   5    destructive revisions pending without --allow-destructive
@@ -125,7 +126,7 @@ Exit codes:
        unknown revision (a database merely ahead of this binary: exit 0, warning)
   9    the database could not be reached or refused the login
   10   another run holds the migration lock (raise --lock-timeout or retry);
-       SQLite: another program held the database file busy as long
+       SQLite: another program held the database file busy as long; a run lost its lease
   11   status, check: another run is applying a revision right now (not a failure)
   130  interrupted by SIGINT/SIGTERM; the running revision finished or rolled back
 
@@ -156,6 +157,12 @@ struct GlobalArgs {
     /// Seconds to wait for another run's lock before giving up (exit 10)
     #[arg(long, default_value_t = 30, global = true, value_name = "SECONDS")]
     lock_timeout: u64,
+    /// How runs are serialised: `auto` (the engine's session lock; the lease on Galera) or `lease` (a lock row with an expiry, for transaction poolers)
+    #[arg(long, value_enum, default_value_t = LockArg::Auto, global = true, value_name = "KIND")]
+    lock: LockArg,
+    /// Seconds a lease lasts without a heartbeat: a crashed runner's lease is taken over after it (exit 10 for a run that lost its lease)
+    #[arg(long, default_value_t = cofferdam_core::DEFAULT_LEASE.as_secs(), global = true, value_name = "SECONDS")]
+    lease: u64,
     /// Seconds to wait for the database to accept the connection (exit 9)
     #[arg(long, default_value_t = 10, global = true, value_name = "SECONDS")]
     connect_timeout: u64,
@@ -171,6 +178,15 @@ struct GlobalArgs {
     /// Print more: -v logs each step, -vv debug logs
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+}
+
+/// The values of `--lock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LockArg {
+    /// The engine's session lock; the lease on a Galera cluster.
+    Auto,
+    /// A lock row with an expiry renewed by a heartbeat.
+    Lease,
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,6 +285,11 @@ impl MigrateCommand {
         };
         let migrator = migrator
             .lock_timeout(Duration::from_secs(self.global.lock_timeout))
+            .lock(match self.global.lock {
+                LockArg::Auto => LockKind::Auto,
+                LockArg::Lease => LockKind::Lease,
+            })
+            .lease(Duration::from_secs(self.global.lease))
             .connect_timeout(Duration::from_secs(self.global.connect_timeout))
             .history_table(&self.global.history_table)
             .strict(self.global.strict);

@@ -79,8 +79,19 @@ impl Error {
                 "Undo its changes by hand (`migrate status` and the error recorded in `migrate history` say how far it got), then run `migrate resolve {revision} --rolled-back`."
             )),
             Error::UnstableSession { .. } => Some(format!(
-                "Connect migrations directly to PostgreSQL (its own host and port, not PgBouncer's), or through a pool with `pool_mode = session`; \
+                "Connect migrations directly to PostgreSQL (its own host and port, not PgBouncer's), or through a pool with `pool_mode = session`, \
+                 or run with `--lock lease` (a lock row with an expiry, which needs no session); \
                  the application can keep using the transaction pool. {URL_SOURCES}"
+            )),
+            Error::LeaseLost { .. } => Some(
+                "A pause longer than the lease (a stopped process, a long GC or VM pause, a lost network) ends it. \
+                 No revision was applied twice: another run's history row refuses a second apply. \
+                 Run `migrate status`, then `migrate up` again; raise --lease if such pauses are expected."
+                    .to_owned(),
+            ),
+            Error::ReadOnly { .. } => Some(format!(
+                "Point migrations at the primary, the server that takes writes, not at a replica or standby \
+                 (on PostgreSQL `SELECT pg_is_in_recovery()` answers false there). {URL_SOURCES}"
             )),
             Error::ConnectTimeout { .. } => Some(format!(
                 "Check the host, port and firewall, or raise --connect-timeout. {URL_SOURCES}"

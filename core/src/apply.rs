@@ -202,6 +202,9 @@ async fn outside_transaction(
             });
             session.flush().await.map(|()| started.elapsed())
         }
+        // Recording the failure would be a write after the loss; the row
+        // is the next lease holder's to settle.
+        Err(error @ Error::LeaseLost { .. }) => Err(error),
         Err(error) => {
             let text = crate::error::report(&error);
             session.queue_internal(own(Change::Failed { error: &text }));

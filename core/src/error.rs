@@ -320,6 +320,27 @@ pub enum Error {
         evidence: String,
     },
 
+    /// The run lost its lease lock (it paused longer than the lease, or
+    /// its heartbeat could not reach the database), so it stopped before
+    /// sending anything more: another run may hold the lease now.
+    #[error(
+        "lost the migration lease on `{table}` ({evidence}); another run may hold it now, so this run stopped before sending anything more"
+    )]
+    LeaseLost {
+        /// The history table whose lease was lost.
+        table: String,
+        /// What showed it.
+        evidence: String,
+    },
+
+    /// The server takes no writes: a hot standby or a read-only replica.
+    /// Found before anything was changed.
+    #[error("refusing to migrate a server that takes no writes: {reason}; nothing was changed")]
+    ReadOnly {
+        /// What the server said (`pg_is_in_recovery()`, `read_only = ON`).
+        reason: String,
+    },
+
     /// The lock file beside a SQLite database could not be opened or locked.
     #[error("could not lock {}; check that its directory is writable", .path.display())]
     LockFile {

@@ -5,7 +5,7 @@
 //! `up` and `down` share the revision loop, [`Migrator::run_revisions`].
 
 use crate::apply::{self, Context};
-use crate::backend::{Conn, Lock};
+use crate::backend::{Conn, Lock, LockOptions};
 use crate::history::Table;
 use crate::operator::current_operator;
 use crate::report::{Direction, Event, Report, RevisionRun};
@@ -50,11 +50,19 @@ impl Migrator {
                 holder,
             });
         };
+        // Before the lock: a standby refuses every write, including the
+        // lease row and the history table.
+        refuse_read_only(session.conn()).await?;
+        let options = LockOptions {
+            kind: self.lock_kind,
+            lease: self.lease,
+            timeout: self.lock_timeout,
+        };
         let lock = Lock::acquire(
             session.conn(),
             url,
             table,
-            self.lock_timeout,
+            options,
             self.stop.as_ref(),
             &waiting,
         )
@@ -66,7 +74,9 @@ impl Migrator {
             },
             other => other,
         })?;
+        session.lease = lock.check();
         let result = work(session).await;
+        session.lease = None;
         if result.is_err() {
             session.rollback().await;
         }
@@ -118,6 +128,8 @@ impl Migrator {
                 Ok(duration) => duration,
                 // Already says what happened and what history shows.
                 Err(error @ Error::FailureNotRecorded { .. }) => return Err(error),
+                // Nothing of this revision was sent after the loss.
+                Err(error @ Error::LeaseLost { .. }) => return Err(error),
                 Err(error) => {
                     let rolled_back = session.backend.runs_in_transaction(revision);
                     // What a failed build outside a transaction left behind
@@ -154,6 +166,27 @@ impl Migrator {
         if let Some(observer) = &self.observer {
             observer(&event);
         }
+    }
+}
+
+/// Fails with [`Error::ReadOnly`] when the server takes no writes (a hot
+/// standby, a read-only replica), before anything is changed.
+async fn refuse_read_only(conn: &mut Conn) -> Result<()> {
+    let Some(probe) = conn.engine().read_only_probe() else {
+        return Ok(());
+    };
+    let rows = conn
+        .fetch_text(probe)
+        .await
+        .map_err(|source| Error::Database {
+            action: "asking whether the server takes writes".into(),
+            source,
+        })?;
+    match rows.into_iter().next() {
+        Some(row) => Err(Error::ReadOnly {
+            reason: row.into_iter().flatten().collect::<Vec<_>>().join(" = "),
+        }),
+        None => Ok(()),
     }
 }
 

@@ -58,12 +58,12 @@ mod revision;
 mod session;
 mod url;
 
-pub use backend::{Backend, FromAnyRow, RawConnection, Statement, read_only_url};
+pub use backend::{Backend, FromAnyRow, LockKind, RawConnection, Statement, read_only_url};
 pub use check::CheckReport;
 pub use error::{Error, InvalidIndex, Result, report};
 pub use history::{AppliedRevision, State};
 pub use migration::Migration;
-pub use migrator::{DEFAULT_HISTORY_TABLE, Migrator};
+pub use migrator::{DEFAULT_HISTORY_TABLE, DEFAULT_LEASE, Migrator};
 pub use plan::Down;
 pub use report::{
     DestructiveOp, Direction, Event, PendingRevision, Rendered, Report, Resolution, RevisionRun,

@@ -1,7 +1,7 @@
 //! [`Migrator`]: the entry point that checks, plans and applies a migration set.
 
 use crate::apply::Context;
-use crate::backend::{Backend, Lock};
+use crate::backend::{Backend, Lock, LockKind};
 use crate::graph::Graph;
 use crate::history::{AppliedRevision, State, Table};
 use crate::operator::seconds_since;
@@ -19,6 +19,9 @@ use tokio_util::sync::CancellationToken;
 /// The default name of the history table.
 pub const DEFAULT_HISTORY_TABLE: &str = "cofferdam_history";
 
+/// The default length of a lease; see [`Migrator::lease`].
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
 pub(crate) type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// Checks, plans and applies the revisions of one migration set.
@@ -30,6 +33,8 @@ pub struct Migrator {
     pub(crate) set: String,
     pub(crate) table: String,
     pub(crate) lock_timeout: Duration,
+    pub(crate) lock_kind: LockKind,
+    pub(crate) lease: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) allow_destructive: bool,
     pub(crate) strict: bool,
@@ -59,6 +64,8 @@ impl Migrator {
             set: set.to_owned(),
             table: DEFAULT_HISTORY_TABLE.to_owned(),
             lock_timeout: Duration::from_secs(30),
+            lock_kind: LockKind::Auto,
+            lease: DEFAULT_LEASE,
             connect_timeout: Duration::from_secs(10),
             allow_destructive: false,
             strict: false,
@@ -83,6 +90,22 @@ impl Migrator {
     /// How long to wait for another runner's lock (default 30 s).
     pub fn lock_timeout(mut self, timeout: Duration) -> Migrator {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// How runs on one database are serialised (default [`LockKind::Auto`]:
+    /// the engine's session lock, the lease on a Galera cluster).
+    /// [`LockKind::Lease`] works behind transaction poolers too.
+    pub fn lock(mut self, kind: LockKind) -> Migrator {
+        self.lock_kind = kind;
+        self
+    }
+
+    /// How long a lease lasts without a heartbeat (default 30 s): a
+    /// crashed runner's lease is taken over this long after its last
+    /// renewal, and a runner paused this long loses it.
+    pub fn lease(mut self, length: Duration) -> Migrator {
+        self.lease = length.max(Duration::from_millis(300));
         self
     }
 

@@ -8,7 +8,7 @@
 //! hand-off to SQLite's worker thread). An error is still reported against
 //! the statement that caused it.
 
-use crate::backend::{Backend, Conn, Engine, FromAnyRow};
+use crate::backend::{Backend, Conn, Engine, FromAnyRow, LeaseCheck};
 use crate::{Error, Result};
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,9 @@ pub(crate) struct Session {
     /// Record every statement (dry runs and `migrate sql`).
     pub(crate) log: Option<Vec<StatementLog>>,
     revision: String,
+    /// Set while a lease is held: checked before anything is sent, so a
+    /// run that lost its lease stops before its next statement.
+    pub(crate) lease: Option<LeaseCheck>,
 }
 
 impl Session {
@@ -69,6 +72,7 @@ impl Session {
             pipeline: engine.pipelined(),
             log: None,
             revision: String::new(),
+            lease: None,
         }
     }
 
@@ -89,6 +93,7 @@ impl Session {
             pipeline: false,
             log: Some(Vec::new()),
             revision: String::new(),
+            lease: None,
         }
     }
 
@@ -171,6 +176,9 @@ impl Session {
             }
             return Ok(());
         };
+        if let Some(lease) = &self.lease {
+            lease.ensure(conn).await?;
+        }
         let text = if queue.len() == 1 {
             queue[0].sql.clone()
         } else {
@@ -223,6 +231,9 @@ impl Session {
         let Some(conn) = self.conn.as_mut() else {
             return Err(Error::Offline { revision });
         };
+        if let Some(lease) = &self.lease {
+            lease.ensure(conn).await?;
+        }
         let started = Instant::now();
         let rows = conn.fetch_as::<T>(sql.to_owned()).await;
         if let Some(log) = self.log.as_mut() {

@@ -276,6 +276,37 @@ pub mod slow {
     }
 }
 
+/// Revisions of `tests/lease.rs`: three tables, the second revision
+/// pausing for `CFDM_LEASE_PAUSE_MS` milliseconds (0 when unset) before its
+/// statement, so that a test can stop or kill a runner while it holds the
+/// lease.
+pub mod lease {
+    use cofferdam::prelude::*;
+
+    #[migration(set = "cli_lease")]
+    async fn lease_one(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE lease_one_t (id INTEGER PRIMARY KEY)")
+            .await
+    }
+
+    #[migration(set = "cli_lease", after = lease_one)]
+    async fn lease_slow(m: &mut Migration<'_>) -> Result<()> {
+        let pause = std::env::var("CFDM_LEASE_PAUSE_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(0);
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        m.execute("CREATE TABLE lease_slow_t (id INTEGER PRIMARY KEY)")
+            .await
+    }
+
+    #[migration(set = "cli_lease", after = lease_slow)]
+    async fn lease_three(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE lease_three_t (id INTEGER PRIMARY KEY)")
+            .await
+    }
+}
+
 /// Does nothing; calling it makes sure this module is linked, so that its
 /// revisions are registered.
 pub fn link() {}

@@ -382,9 +382,10 @@ async fn a_running_revision_shows_as_running_mysql() {
 /// Behind PgBouncer in transaction pooling mode the migration lock cannot
 /// be held (every transaction may get another server session): `up` refuses
 /// before creating anything, with exit 2 and a message naming the pooler.
-/// In session pooling mode it works as on a direct connection.
+/// In session pooling mode it works as on a direct connection, and in
+/// transaction pooling mode with `--lock lease`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pgbouncer_transaction_pooling_is_refused_session_pooling_works() {
+async fn pgbouncer_transaction_pooling_is_refused_session_pooling_and_lease_work() {
     use cofferdam_tests::pgbouncer::{PgBouncer, PoolMode};
     const ADVISORY: &str = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
@@ -443,5 +444,29 @@ async fn pgbouncer_transaction_pooling_is_refused_session_pooling_works() {
     assert_eq!(
         db.history(HISTORY).await,
         history(&[("rb_one", "applied"), ("rb_two", "applied")])
+    );
+    drop(pool);
+
+    // The lease lock is a row, not a session lock: transaction pooling
+    // works with it, and the lease is given back.
+    let Some(pool) = PgBouncer::start(&db, PoolMode::Transaction) else {
+        return;
+    };
+    migrate(NEWER, &pool.url, &["up", "--lock", "lease"])
+        .await
+        .expect(0);
+    assert_eq!(
+        db.history(HISTORY).await,
+        history(&[
+            ("rb_one", "applied"),
+            ("rb_two", "applied"),
+            ("rb_three", "applied")
+        ])
+    );
+    assert_eq!(
+        db.query("SELECT count(*) FROM cofferdam_history_lock")
+            .await[0][0]
+            .as_deref(),
+        Some("0")
     );
 }

@@ -14,6 +14,43 @@ pub(crate) enum LockMethod {
     File,
 }
 
+/// Who takes a lease (see `lease.rs`): written into the lock row, so that
+/// another runner can say who holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct Holder {
+    /// This machine's host name.
+    pub host: String,
+    /// This process's id.
+    pub pid: u32,
+    /// Unique to one run: what the conditional writes compare.
+    pub run_id: String,
+}
+
+/// The SQL of the lease lock on one history table, for one holder. Each
+/// list runs in order; what it answers is the first column of the first
+/// row of the last statement: true (`t`, `1`, `true`) or not.
+#[derive(Debug, Clone)]
+pub(crate) struct LeaseSql {
+    /// Creates the lock table if it does not exist.
+    pub create: String,
+    /// Takes the lease: ONE conditional write (insert the row, or take
+    /// over an expired one), then, where the write cannot say, a read of
+    /// whether it is ours.
+    pub take: Vec<String>,
+    /// Extends the lease, only if it is still ours and unexpired; answers
+    /// whether it is.
+    pub renew: Vec<String>,
+    /// Answers whether the lease is still ours and unexpired (a read).
+    pub held: String,
+    /// Gives the lease back (deletes our row, nobody else's).
+    pub release: String,
+    /// Answers, in one row, who else holds an unexpired lease.
+    pub holder: String,
+}
+
+/// The name of the one row of a lock table.
+pub(crate) const LEASE_ROW: &str = "migrate";
+
 /// What differs between engines, as facts and SQL text. See the module docs.
 pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
     /// The lower-case name, as in cargo features.
@@ -72,6 +109,33 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
     /// (`pid 42 (app) from 10.0.0.7`), or no row (or NULL) when nobody
     /// else does. None: the engine locks a file ([`LockMethod::File`]).
     fn lock_holder(&self, _table: &str) -> Option<String> {
+        None
+    }
+
+    /// The lease lock's SQL for the lock table `lock_table` (quoted) and
+    /// `holder`, with leases of `millis`, timed by the database's clock.
+    /// None: the engine has no server to arbitrate (SQLite keeps its file
+    /// lock).
+    fn lease_sql(&self, _lock_table: &str, _holder: &Holder, _millis: u64) -> Option<LeaseSql> {
+        None
+    }
+
+    /// `name` quoted as an identifier (names are letters, digits and `_`).
+    fn quote(&self, name: &str) -> String {
+        format!("\"{name}\"")
+    }
+
+    /// SQL answering a row with a column ON when the lease must be used
+    /// instead of the session lock: a cluster whose session locks are
+    /// local to one node or refused (Galera: `wsrep_on`). None: never.
+    fn cluster_probe(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// SQL answering a row (its columns joined make the reason) when the
+    /// server takes no writes: a hot standby, a read-only replica. No row:
+    /// writable. None: the engine has no such state.
+    fn read_only_probe(&self) -> Option<&'static str> {
         None
     }
 

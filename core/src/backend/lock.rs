@@ -15,6 +15,7 @@
 
 use super::Conn;
 use super::engine::{Engine, LockMethod};
+use super::lease::{Lease, LeaseCheck, LockKind};
 use crate::history::Table;
 use crate::{Error, Result};
 use std::time::{Duration, Instant};
@@ -27,8 +28,18 @@ pub(crate) enum Lock {
     Session { release: String },
     /// A file lock, released when the file is closed.
     File(#[allow(dead_code)] std::fs::File),
+    /// A lease row, renewed by its heartbeat until released.
+    Lease(Lease),
     /// A database nothing else can see (in memory).
     None,
+}
+
+/// How to lock: which kind, the lease's length, how long to wait.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LockOptions {
+    pub kind: LockKind,
+    pub lease: Duration,
+    pub timeout: Duration,
 }
 
 impl Lock {
@@ -39,10 +50,21 @@ impl Lock {
         conn: &mut Conn,
         url: &str,
         table: &Table,
-        timeout: Duration,
+        options: LockOptions,
         stop: Option<&CancellationToken>,
         waiting: &(dyn Fn(Option<String>) + Send + Sync),
     ) -> Result<Lock> {
+        let timeout = options.timeout;
+        let lease = match options.kind {
+            LockKind::Lease => true,
+            LockKind::Auto => on_cluster(conn).await,
+        };
+        if lease
+            && let Some(lease) =
+                Lease::acquire(conn, url, table, options.lease, timeout, stop, waiting).await?
+        {
+            return Ok(Lock::Lease(lease));
+        }
         let engine: &dyn Engine = conn.engine();
         let (acquire, release) = match engine.lock(&table.name) {
             LockMethod::Session { acquire, release } => (acquire, release),
@@ -110,6 +132,10 @@ impl Lock {
         url: &str,
         table: &Table,
     ) -> Result<Option<String>> {
+        // A lease, where the lock table exists; its absence is no error.
+        if let Some(holder) = Lease::holder(conn, table).await {
+            return Ok(Some(holder));
+        }
         let engine: &dyn Engine = conn.engine();
         let Some(sql) = engine.lock_holder(&table.name) else {
             let Some(path) = engine.lock_file(url, &table.name)? else {
@@ -144,12 +170,49 @@ impl Lock {
     /// Gives the lock back. Errors are ignored: the server frees a session
     /// lock when the connection closes, which the caller does next on error.
     pub(crate) async fn release(self, conn: &mut Conn) {
-        if let Lock::Session { release } = self
-            && let Err(error) = conn.fetch_text(&release).await
-        {
-            tracing::warn!(%error, "could not release the migration lock; it is freed when the connection closes");
+        match self {
+            Lock::Session { release } => {
+                if let Err(error) = conn.fetch_text(&release).await {
+                    tracing::warn!(%error, "could not release the migration lock; it is freed when the connection closes");
+                }
+            }
+            Lock::Lease(lease) => lease.release(conn).await,
+            Lock::File(_) | Lock::None => {}
         }
     }
+
+    /// What a session must check before sending anything, for a lease.
+    pub(crate) fn check(&self) -> Option<LeaseCheck> {
+        match self {
+            Lock::Lease(lease) => Some(lease.check()),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the server is a node of a cluster where session locks cannot
+/// serialise runs (Galera), so the lease must be used. A failed probe
+/// says no: the session lock then fails with its own error.
+async fn on_cluster(conn: &mut Conn) -> bool {
+    let Some(probe) = conn.engine().cluster_probe() else {
+        return false;
+    };
+    let rows = match conn.fetch_text(probe).await {
+        Ok(rows) => rows,
+        Err(error) => {
+            tracing::debug!(%error, "could not ask whether the server is a cluster node");
+            return false;
+        }
+    };
+    let cluster = rows
+        .iter()
+        .flatten()
+        .flatten()
+        .any(|value| value.eq_ignore_ascii_case("on"));
+    if cluster {
+        tracing::info!("the server is a Galera node (wsrep_on = ON): using the lease lock");
+    }
+    cluster
 }
 
 /// How long a runner waits for the lock before it says so.
@@ -261,14 +324,14 @@ async fn file_lock(
 
 /// One wait for the lock: when it gives up, and whether the runner has said
 /// yet that it is waiting.
-struct Wait {
+pub(super) struct Wait {
     started: Instant,
     timeout: Duration,
     told: bool,
 }
 
 impl Wait {
-    fn new(timeout: Duration) -> Wait {
+    pub(super) fn new(timeout: Duration) -> Wait {
         Wait {
             started: Instant::now(),
             timeout,
@@ -278,7 +341,11 @@ impl Wait {
 
     /// Fails once the timeout has passed; otherwise true exactly once, when
     /// the wait first passes [`WAIT_NOTICE`] and the runner should say so.
-    fn tell_now(&mut self, table: &Table) -> Result<bool> {
+    pub(super) fn expired(&self) -> bool {
+        self.started.elapsed() >= self.timeout
+    }
+
+    pub(super) fn tell_now(&mut self, table: &Table) -> Result<bool> {
         let waited = self.started.elapsed();
         if waited >= self.timeout {
             return Err(Error::LockTimeout {
@@ -294,7 +361,7 @@ impl Wait {
 
 /// Waits `pause` between two tries, or gives up when `stop` is cancelled:
 /// a shutdown signal must not wait out the whole lock timeout.
-async fn pause_or_stop(pause: Duration, stop: Option<&CancellationToken>) -> Result<()> {
+pub(super) async fn pause_or_stop(pause: Duration, stop: Option<&CancellationToken>) -> Result<()> {
     match stop {
         Some(stop) => tokio::select! {
             () = tokio::time::sleep(pause) => Ok(()),

@@ -38,6 +38,7 @@
 mod backstop;
 mod catalog;
 mod engine;
+mod lease;
 mod lock;
 mod mysql;
 mod postgres;
@@ -49,7 +50,9 @@ pub use rows::FromAnyRow;
 pub use statement::Statement;
 
 pub(crate) use engine::Engine;
-pub(crate) use lock::Lock;
+pub(crate) use lease::LeaseCheck;
+pub use lease::LockKind;
+pub(crate) use lock::{Lock, LockOptions};
 
 use crate::url::{redact, scrub};
 use crate::{Error, Result};

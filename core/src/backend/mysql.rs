@@ -1,7 +1,7 @@
 //! MySQL and MariaDB: DDL commits implicitly, so nothing is transactional or
 //! pipelined; the lock is `GET_LOCK`, polled with its result checked.
 
-use super::engine::{Engine, LockMethod};
+use super::engine::{Engine, Holder, LEASE_ROW, LeaseSql, LockMethod};
 use sea_query::{MysqlQueryBuilder, QueryBuilder};
 
 /// MySQL's and MariaDB's facts and SQL text.
@@ -75,6 +75,65 @@ impl Engine for MySql {
             acquire: format!("SELECT GET_LOCK({name}, 0)"),
             release: format!("SELECT RELEASE_LOCK({name})"),
         }
+    }
+
+    fn quote(&self, name: &str) -> String {
+        format!("`{name}`")
+    }
+
+    fn lease_sql(&self, t: &str, holder: &Holder, millis: u64) -> Option<LeaseSql> {
+        // UTC, not CURRENT_TIMESTAMP: Galera nodes may differ in time_zone.
+        let now = "UTC_TIMESTAMP(6)";
+        let until = format!("UTC_TIMESTAMP(6) + INTERVAL {} MICROSECOND", millis * 1000);
+        let row = self.literal(LEASE_ROW);
+        let run = self.literal(&holder.run_id);
+        let mine = format!("name = {row} AND run_id = {run}");
+        // Assignments of ON DUPLICATE KEY UPDATE apply left to right, each
+        // seeing the ones before: expires_at, which every condition reads,
+        // must come last.
+        let takeover = ["host", "pid", "run_id", "acquired_at", "expires_at"]
+            .map(|c| format!("{c} = IF(expires_at < {now}, VALUES({c}), {c})"))
+            .join(", ");
+        let ours = format!("SELECT COUNT(*) > 0 FROM {t} WHERE {mine} AND expires_at > {now}");
+        Some(LeaseSql {
+            create: format!(
+                "CREATE TABLE IF NOT EXISTS {t} (name VARCHAR(64) PRIMARY KEY, host VARCHAR(255) NOT NULL, \
+                 pid BIGINT NOT NULL, run_id VARCHAR(64) NOT NULL, acquired_at DATETIME(6) NOT NULL, \
+                 expires_at DATETIME(6) NOT NULL) ENGINE=InnoDB"
+            ),
+            take: vec![
+                format!(
+                    "INSERT INTO {t} (name, host, pid, run_id, acquired_at, expires_at) \
+                     VALUES ({row}, {}, {}, {run}, {now}, {until}) ON DUPLICATE KEY UPDATE {takeover}",
+                    self.literal(&holder.host),
+                    holder.pid
+                ),
+                ours.clone(),
+            ],
+            renew: vec![
+                format!("UPDATE {t} SET expires_at = {until} WHERE {mine} AND expires_at > {now}"),
+                ours.clone(),
+            ],
+            held: ours,
+            release: format!("DELETE FROM {t} WHERE {mine}"),
+            holder: format!(
+                "SELECT CONCAT('pid ', pid, ' on ', host, ' (lease ', run_id, ', expires ', \
+                 DATE_FORMAT(expires_at, '%Y-%m-%dT%H:%i:%s.%fZ'), ')') \
+                 FROM {t} WHERE name = {row} AND run_id <> {run} AND expires_at > {now}"
+            ),
+        })
+    }
+
+    fn cluster_probe(&self) -> Option<&'static str> {
+        // SHOW, not @@wsrep_on: MySQL proper has no such variable.
+        Some("SHOW VARIABLES LIKE 'wsrep_on'")
+    }
+
+    fn read_only_probe(&self) -> Option<&'static str> {
+        // MariaDB has no super_read_only; SHOW lists only what exists.
+        Some(
+            "SHOW VARIABLES WHERE Variable_name IN ('read_only', 'super_read_only') AND Value = 'ON'",
+        )
     }
 
     fn columns_sql(&self, table: &str) -> String {

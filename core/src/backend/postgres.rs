@@ -25,7 +25,7 @@
 //! role may add a trigger to. `DELETE` has no such net: a statement trigger
 //! cannot tell a `DELETE` with a `WHERE` from one without.
 
-use super::engine::{Engine, LockMethod};
+use super::engine::{Engine, Holder, LEASE_ROW, LeaseSql, LockMethod};
 use sea_query::{PostgresQueryBuilder, QueryBuilder};
 
 /// PostgreSQL's facts and SQL text.
@@ -191,6 +191,50 @@ impl Engine for Postgres {
              LIMIT 1",
             self.lock_rows(table)
         ))
+    }
+
+    fn lease_sql(&self, t: &str, holder: &Holder, millis: u64) -> Option<LeaseSql> {
+        // clock_timestamp(), not now(): inside a revision's transaction
+        // now() is when the transaction began.
+        let now = "clock_timestamp()";
+        let until = format!("clock_timestamp() + interval '1 millisecond' * {millis}");
+        let row = self.literal(LEASE_ROW);
+        let run = self.literal(&holder.run_id);
+        let mine = format!("name = {row} AND run_id = {run}");
+        Some(LeaseSql {
+            create: format!(
+                "CREATE TABLE IF NOT EXISTS {t} (name VARCHAR(64) PRIMARY KEY, host VARCHAR(255) NOT NULL, \
+                 pid BIGINT NOT NULL, run_id VARCHAR(64) NOT NULL, acquired_at TIMESTAMPTZ NOT NULL, \
+                 expires_at TIMESTAMPTZ NOT NULL)"
+            ),
+            // ON CONFLICT ... WHERE: the insert and the takeover of an
+            // expired row are one statement, serialised by the row lock.
+            take: vec![format!(
+                "INSERT INTO {t} AS l (name, host, pid, run_id, acquired_at, expires_at) \
+                 VALUES ({row}, {}, {}, {run}, {now}, {until}) \
+                 ON CONFLICT (name) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, \
+                 run_id = EXCLUDED.run_id, acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at \
+                 WHERE l.expires_at < {now} RETURNING true",
+                self.literal(&holder.host),
+                holder.pid
+            )],
+            renew: vec![format!(
+                "UPDATE {t} SET expires_at = {until} WHERE {mine} AND expires_at > {now} RETURNING true"
+            )],
+            held: format!("SELECT count(*) > 0 FROM {t} WHERE {mine} AND expires_at > {now}"),
+            release: format!("DELETE FROM {t} WHERE {mine}"),
+            holder: format!(
+                "SELECT 'pid ' || pid || ' on ' || host || ' (lease ' || run_id || ', expires ' \
+                 || to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') || ')' \
+                 FROM {t} WHERE name = {row} AND run_id <> {run} AND expires_at > {now}"
+            ),
+        })
+    }
+
+    fn read_only_probe(&self) -> Option<&'static str> {
+        Some(
+            "SELECT 'it is a hot standby in recovery (pg_is_in_recovery() is true)' WHERE pg_is_in_recovery()",
+        )
     }
 
     fn session_probe(&self, table: &str) -> Option<String> {

@@ -1,0 +1,272 @@
+//! The lease lock (`--lock lease`): runners contending on one server, a
+//! holder killed with SIGKILL and taken over after its lease expires, and a
+//! holder stopped with SIGSTOP past its lease that, once resumed, applies
+//! nothing. A file of its own because these tests run children for seconds
+//! each and signal them; the history rows show who applied what (each
+//! runner has its own `USER`, recorded in `applied_by`).
+
+use cofferdam_tests::{Backend, Run, TestDb, fresh_database};
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+const SET: &str = "cli_lease";
+const LOCK_TABLE: &str = "cofferdam_history_lock";
+
+/// Starts `migrate up --lock lease ARGS` as runner `user`, its slow
+/// revision pausing `pause_ms`.
+fn start(db: &TestDb, user: &str, pause_ms: u64, args: &[&str]) -> Child {
+    run_verb(db, user, pause_ms, &[&["up"], args].concat())
+}
+
+/// Starts `migrate --lock lease ARGS` as runner `user`.
+fn run_verb(db: &TestDb, user: &str, pause_ms: u64, args: &[&str]) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cli_child"));
+    command.arg(SET).args(["--lock", "lease"]).args(args);
+    cofferdam_tests::isolate(&mut command, &db.url)
+        .env("USER", user)
+        .env("CFDM_LEASE_PAUSE_MS", pause_ms.to_string())
+        .spawn()
+        .expect("start the cli_child helper")
+}
+
+async fn finish(child: Child) -> Run {
+    let output = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+        .await
+        .expect("the runner finished in time")
+        .expect("the runner ran");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `(id, applied_by user, state)` of each history row, in order.
+async fn history(db: &TestDb) -> Vec<(String, String, String)> {
+    db.query("SELECT id, applied_by, state FROM cofferdam_history ORDER BY seq")
+        .await
+        .into_iter()
+        .map(|row| {
+            let by = row[1].clone().unwrap_or_default();
+            let user = by.split('@').next().unwrap_or_default().to_owned();
+            (
+                row[0].clone().unwrap_or_default(),
+                user,
+                row[2].clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn rows(expected: &[(&str, &str)]) -> Vec<(String, String, String)> {
+    expected
+        .iter()
+        .map(|(id, user)| ((*id).into(), (*user).into(), "applied".into()))
+        .collect()
+}
+
+/// Polls `done` every 100 ms for up to 60 s (the machine is loaded).
+async fn wait_until<F: AsyncFn() -> bool>(what: &str, done: F) {
+    let started = Instant::now();
+    while !done().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what} did not happen within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn applied(db: &TestDb, id: &str) -> bool {
+    db.tables().await.iter().any(|t| t == "cofferdam_history")
+        && !db
+            .query(&format!(
+                "SELECT 1 FROM cofferdam_history WHERE id = '{id}' AND state = 'applied'"
+            ))
+            .await
+            .is_empty()
+}
+
+fn signal(child: &Child, name: &str) {
+    let pid = child.id().expect("the runner is running");
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+async fn lock_rows(db: &TestDb) -> String {
+    db.query(&format!("SELECT count(*) FROM {LOCK_TABLE}"))
+        .await[0][0]
+        .clone()
+        .unwrap_or_default()
+}
+
+/// Eight runners started together: all succeed (a loser finds the
+/// revisions applied once it gets the lease), every revision is applied
+/// once, and no lease is left behind.
+async fn eight_runners_contend(db: TestDb) {
+    let runners: Vec<Child> = (0..8)
+        .map(|i| start(&db, &format!("runner{i}"), 300, &[]))
+        .collect();
+    for runner in runners {
+        finish(runner).await.expect(0);
+    }
+    let history = history(&db).await;
+    let ids: Vec<&str> = history.iter().map(|(id, _, _)| id.as_str()).collect();
+    assert_eq!(ids, ["lease_one", "lease_slow", "lease_three"]);
+    assert!(history.iter().all(|(_, _, state)| state == "applied"));
+    assert_eq!(lock_rows(&db).await, "0", "the lease was released");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_runners_contend_postgres() {
+    if let Some(db) = fresh_database(Backend::Postgres).await {
+        eight_runners_contend(db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_runners_contend_mysql() {
+    if let Some(db) = fresh_database(Backend::MySql).await {
+        eight_runners_contend(db).await;
+    }
+}
+
+/// On MySQL a revision runs outside a transaction, so a runner stopped
+/// inside one leaves its `started` row: settling it takes the lock, here
+/// the lease of the runner that was stopped.
+async fn settle_started(db: &TestDb) {
+    if db.backend == Backend::MySql {
+        let resolve = run_verb(
+            db,
+            "second",
+            0,
+            &[
+                "resolve",
+                "lease_slow",
+                "--rolled-back",
+                "--lease",
+                "2",
+                "--lock-timeout",
+                "60",
+            ],
+        );
+        finish(resolve).await.expect(0);
+    }
+}
+
+/// A holder killed with SIGKILL leaves its lease row; the next runner
+/// waits for it to expire, takes it over and applies the rest.
+async fn a_killed_holder_is_taken_over(db: TestDb) {
+    let mut first = start(&db, "first", 120_000, &["--lease", "2"]);
+    wait_until("the first revision", async || {
+        applied(&db, "lease_one").await
+    })
+    .await;
+    first.kill().await.expect("kill -9 the holder");
+    assert_eq!(lock_rows(&db).await, "1", "the killed holder's row is left");
+    settle_started(&db).await;
+    let second = start(&db, "second", 0, &["--lease", "2", "--lock-timeout", "60"]);
+    finish(second).await.expect(0);
+    assert_eq!(
+        history(&db).await,
+        rows(&[
+            ("lease_one", "first"),
+            ("lease_slow", "second"),
+            ("lease_three", "second")
+        ])
+    );
+    assert_eq!(lock_rows(&db).await, "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_holder_is_taken_over_postgres() {
+    if let Some(db) = fresh_database(Backend::Postgres).await {
+        a_killed_holder_is_taken_over(db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_holder_is_taken_over_mysql() {
+    if let Some(db) = fresh_database(Backend::MySql).await {
+        a_killed_holder_is_taken_over(db).await;
+    }
+}
+
+/// A holder stopped (SIGSTOP) inside a revision for longer than its lease
+/// loses it, and another runner takes it over. The holder, resumed
+/// (SIGCONT) before the revision's statement, finds its lease lost and
+/// stops with exit 10 before sending anything: the table of that revision
+/// is not created, and the rows after the pause are all the other runner's.
+async fn a_paused_holder_applies_nothing_after_losing_its_lease(db: TestDb) {
+    let first = start(&db, "first", 4_000, &["--lease", "2"]);
+    wait_until("the first revision", async || {
+        applied(&db, "lease_one").await
+    })
+    .await;
+    signal(&first, "STOP");
+    let expired = format!("SELECT 1 FROM {LOCK_TABLE} WHERE expires_at > {}", now(&db));
+    wait_until("the lease to expire", async || {
+        db.query(&expired).await.is_empty()
+    })
+    .await;
+    // Takes the lease over: from here the stopped holder has lost it.
+    settle_started(&db).await;
+    // On MySQL it is resumed now, with its `started` row settled and
+    // nothing else applied; on PostgreSQL after the other runner is done.
+    let resume = async |first: Child| {
+        signal(&first, "CONT");
+        finish(first).await
+    };
+    let (resumed, second) = if db.backend == Backend::MySql {
+        let resumed = resume(first).await;
+        assert!(
+            !db.tables().await.iter().any(|t| t == "lease_slow_t"),
+            "the stopped holder sent its statement after losing the lease"
+        );
+        let second = start(&db, "second", 0, &["--lease", "2", "--lock-timeout", "60"]);
+        (resumed, finish(second).await)
+    } else {
+        let second = start(&db, "second", 0, &["--lease", "2", "--lock-timeout", "60"]);
+        let second = finish(second).await;
+        (resume(first).await, second)
+    };
+    second.expect(0);
+    resumed
+        .expect(10)
+        .stderr_has("lost the migration lease on `cofferdam_history`")
+        .stderr_has("No revision was applied twice");
+    assert_eq!(
+        history(&db).await,
+        rows(&[
+            ("lease_one", "first"),
+            ("lease_slow", "second"),
+            ("lease_three", "second")
+        ])
+    );
+    assert_eq!(lock_rows(&db).await, "0");
+}
+
+/// The database's clock, as the lease uses it.
+fn now(db: &TestDb) -> &'static str {
+    match db.backend {
+        Backend::MySql => "UTC_TIMESTAMP(6)",
+        _ => "clock_timestamp()",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_holder_applies_nothing_after_losing_its_lease_postgres() {
+    if let Some(db) = fresh_database(Backend::Postgres).await {
+        a_paused_holder_applies_nothing_after_losing_its_lease(db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_holder_applies_nothing_after_losing_its_lease_mysql() {
+    if let Some(db) = fresh_database(Backend::MySql).await {
+        a_paused_holder_applies_nothing_after_losing_its_lease(db).await;
+    }
+}
