@@ -9,6 +9,7 @@
 //! unreachable server fails the test.
 
 pub mod cli_sets;
+pub mod galera;
 pub mod pgbouncer;
 mod run;
 

@@ -164,7 +164,7 @@ impl Drop for PgBouncer {
 }
 
 /// A loopback port nothing listens on right now.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("bind a free port")
@@ -173,7 +173,7 @@ fn free_port() -> u16 {
 
 /// Whether this process runs as root (uid 0), read from `/proc` to need no
 /// extra crate.
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
         status
             .lines()

@@ -270,3 +270,82 @@ async fn a_paused_holder_applies_nothing_after_losing_its_lease_mysql() {
         a_paused_holder_applies_nothing_after_losing_its_lease(db).await;
     }
 }
+
+/// On a three-node Galera cluster, `GET_LOCK` is local to one node (two
+/// nodes both grant it), so `up` detects `wsrep_on` and takes the lease:
+/// two runners on each node at once, without `--lock lease`, apply every
+/// revision exactly once, as every node's history shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn galera_runners_on_three_nodes_apply_each_revision_once() {
+    use cofferdam_tests::galera::Galera;
+    use sqlx::{Connection, Row};
+    let name = format!("cfdm_galera_{}", std::process::id());
+    let Some(cluster) = Galera::start(&name).await else {
+        return;
+    };
+    // Held on the first node while the second is asked: a lock that
+    // serialised the cluster would answer 0 there. It answers 1 (granted,
+    // local to the node) or fails (refused in a cluster, MDEV-30473).
+    let mut sessions = Vec::new();
+    let mut answers = Vec::new();
+    for url in &cluster.urls[..2] {
+        let mut conn = sqlx::MySqlConnection::connect(url).await.expect("connect");
+        let answer: Option<i64> = sqlx::query("SELECT GET_LOCK('cfdm_probe', 0)")
+            .fetch_one(&mut conn)
+            .await
+            .ok()
+            .and_then(|row| row.get(0));
+        answers.push(answer);
+        sessions.push(conn);
+    }
+    assert!(
+        !answers.contains(&Some(0)),
+        "GET_LOCK serialised two nodes: {answers:?}"
+    );
+    for conn in sessions {
+        let _ = conn.close().await;
+    }
+    let runners: Vec<Child> = cluster
+        .urls
+        .iter()
+        .cycle()
+        .take(6)
+        .enumerate()
+        .map(|(i, url)| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_cli_child"));
+            command.args([SET, "up", "--lock-timeout", "120"]);
+            cofferdam_tests::isolate(&mut command, url)
+                .env("USER", format!("node{}", i % 3))
+                .env("CFDM_LEASE_PAUSE_MS", "300")
+                .spawn()
+                .expect("start the cli_child helper")
+        })
+        .collect();
+    for runner in runners {
+        finish(runner).await.expect(0);
+    }
+    for url in &cluster.urls {
+        let mut conn = sqlx::MySqlConnection::connect(url).await.expect("connect");
+        let ids: Vec<String> =
+            sqlx::query("SELECT id FROM cofferdam_history WHERE state = 'applied' ORDER BY seq")
+                .fetch_all(&mut conn)
+                .await
+                .expect("read the history")
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+        assert_eq!(
+            ids,
+            ["lease_one", "lease_slow", "lease_three"],
+            "history on {url}"
+        );
+        // The lease was used (its table exists) and given back.
+        let leases: i64 = sqlx::query("SELECT count(*) FROM cofferdam_history_lock")
+            .fetch_one(&mut conn)
+            .await
+            .expect("the lease table exists")
+            .get(0);
+        assert_eq!(leases, 0, "lease rows on {url}");
+        let _ = conn.close().await;
+    }
+}
