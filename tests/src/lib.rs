@@ -11,6 +11,7 @@
 pub mod cli_sets;
 pub mod galera;
 pub mod pgbouncer;
+pub mod replica;
 mod run;
 
 pub use run::Run;

@@ -1,4 +1,5 @@
-//! The lease lock (`--lock lease`): runners contending on one server, a
+//! Beyond one database: the lease lock (`--lock lease`), runners on a
+//! Galera cluster, and a standby refused. Runners contending on one server, a
 //! holder killed with SIGKILL and taken over after its lease expires, and a
 //! holder stopped with SIGSTOP past its lease that, once resumed, applies
 //! nothing. A file of its own because these tests run children for seconds
@@ -348,4 +349,33 @@ async fn galera_runners_on_three_nodes_apply_each_revision_once() {
         assert_eq!(leases, 0, "lease rows on {url}");
         let _ = conn.close().await;
     }
+}
+
+/// Pointed at a hot standby, `up` (with either lock) refuses before
+/// changing anything: exit 2, a message naming the problem, the advice to
+/// use the primary; the primary is left untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_is_refused_before_anything_changes() {
+    use cofferdam_tests::replica::Replica;
+    let Some(db) = fresh_database(Backend::Postgres).await else {
+        return;
+    };
+    let server = Backend::Postgres.server_url().expect("a server URL");
+    // Declared after `db`, so stopped before the database is dropped.
+    let Some(standby) = Replica::start(&server, &db.name) else {
+        return;
+    };
+    for lock in ["auto", "lease"] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cli_child"));
+        command.args([SET, "--lock", lock, "up"]);
+        let child = cofferdam_tests::isolate(&mut command, &standby.url)
+            .spawn()
+            .expect("start the cli_child helper");
+        finish(child)
+            .await
+            .expect(2)
+            .stderr_has("refusing to migrate a server that takes no writes: it is a hot standby in recovery (pg_is_in_recovery() is true); nothing was changed")
+            .stderr_has("hint: Point migrations at the primary");
+    }
+    assert_eq!(db.tables().await, Vec::<String>::new(), "nothing created");
 }
