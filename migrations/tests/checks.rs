@@ -15,7 +15,10 @@ async fn stairway(db: TestDatabase) {
 /// here: give it one, or add it to this list on purpose.
 #[test]
 fn every_revision_has_a_down() {
-    assert_eq!(testing::irreversible(&migrator()).unwrap(), Vec::<&str>::new());
+    assert_eq!(
+        testing::irreversible(&migrator()).unwrap(),
+        Vec::<&str>::new()
+    );
 }
 
 /// `up` at head applies nothing and changes nothing.

@@ -11,8 +11,8 @@
 pub mod cli_sets;
 mod run;
 
-pub use run::Run;
 use cofferdam::testing::TestDatabase;
+pub use run::Run;
 
 /// The backends the tests run against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

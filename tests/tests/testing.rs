@@ -17,7 +17,9 @@ async fn exists(backend: Backend, name: &str) -> bool {
     };
     let sql = match backend {
         Backend::Postgres => format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'"),
-        _ => format!("SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{name}'"),
+        _ => {
+            format!("SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{name}'")
+        }
     };
     probe.query(&sql).await[0][0].as_deref() != Some("0")
 }
@@ -49,7 +51,10 @@ fn dropped_after_a_panic(backend: Backend, generated_test: fn()) {
     };
     assert!(outcome.is_err(), "the test did not panic");
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    assert!(!runtime.block_on(exists(backend, &name)), "{name} was left behind");
+    assert!(
+        !runtime.block_on(exists(backend, &name)),
+        "{name} was left behind"
+    );
 }
 
 #[test]
@@ -70,11 +75,16 @@ fn mysql_database_is_dropped_after_a_panic() {
 /// Two databases made at the same moment are two databases.
 #[cofferdam::test]
 async fn parallel_tests_get_their_own_database(db: TestDatabase) {
-    let (other, third) = tokio::join!(TestDatabase::new(db.backend()), TestDatabase::new(db.backend()));
+    let (other, third) = tokio::join!(
+        TestDatabase::new(db.backend()),
+        TestDatabase::new(db.backend())
+    );
     let (other, third) = (other.unwrap(), third.unwrap());
     assert_ne!(db.name(), other.name());
     assert_ne!(other.name(), third.name());
-    other.execute("CREATE TABLE only_here (id INTEGER PRIMARY KEY)").await;
+    other
+        .execute("CREATE TABLE only_here (id INTEGER PRIMARY KEY)")
+        .await;
     assert!(other.snapshot().await.tables.contains_key("only_here"));
     assert!(db.snapshot().await.tables.is_empty());
     assert!(third.snapshot().await.tables.is_empty());
@@ -84,23 +94,44 @@ async fn parallel_tests_get_their_own_database(db: TestDatabase) {
 /// (on PostgreSQL, cloned from the template).
 #[cofferdam::test(migrator = example_migrations::migrator)]
 async fn migrated_to_head(db: TestDatabase) {
-    let applied = db.query("SELECT id FROM cofferdam_history ORDER BY id").await;
+    let applied = db
+        .query("SELECT id FROM cofferdam_history ORDER BY id")
+        .await;
     let ids: Vec<&str> = applied.iter().filter_map(|row| row[0].as_deref()).collect();
-    assert_eq!(ids, ["add_slug", "create_articles", "create_authors", "link_authors"]);
+    assert_eq!(
+        ids,
+        [
+            "add_slug",
+            "create_articles",
+            "create_authors",
+            "link_authors"
+        ]
+    );
     let snapshot = db.snapshot().await;
     let articles = &snapshot.tables["articles"];
-    assert!(articles.indexes.contains_key("articles_author_id"), "{articles:?}");
+    assert!(
+        articles.indexes.contains_key("articles_author_id"),
+        "{articles:?}"
+    );
     assert!(articles.columns["slug"].nullable);
     if db.backend() == Backend::Postgres {
-        let templates = db.query("SELECT count(*) FROM pg_database WHERE datname LIKE 'cfdmtpl\\_%'").await;
-        assert_ne!(templates[0][0].as_deref(), Some("0"), "no template was made");
+        let templates = db
+            .query("SELECT count(*) FROM pg_database WHERE datname LIKE 'cfdmtpl\\_%'")
+            .await;
+        assert_ne!(
+            templates[0][0].as_deref(),
+            Some("0"),
+            "no template was made"
+        );
     }
 }
 
 /// Migrated to a named revision: that revision and its ancestors only.
 #[cofferdam::test(migrator = example_migrations::migrator, to = example_migrations::add_slug)]
 async fn migrated_to_a_revision(db: TestDatabase) {
-    let applied = db.query("SELECT id FROM cofferdam_history ORDER BY id").await;
+    let applied = db
+        .query("SELECT id FROM cofferdam_history ORDER BY id")
+        .await;
     let ids: Vec<&str> = applied.iter().filter_map(|row| row[0].as_deref()).collect();
     assert_eq!(ids, ["add_slug", "create_articles"]);
     assert!(!db.snapshot().await.tables.contains_key("authors"));
@@ -114,8 +145,13 @@ mod forgets_index {
     async fn create_widgets(m: &mut Migration<'_>) -> Result<()> {
         m.execute("CREATE TABLE widgets (id INTEGER PRIMARY KEY, name VARCHAR(50))")
             .await?;
-        m.exec(Index::create().name("widgets_name_idx").table("widgets").col("name"))
-            .await
+        m.exec(
+            Index::create()
+                .name("widgets_name_idx")
+                .table("widgets")
+                .col("name"),
+        )
+        .await
     }
 
     async fn drop_widgets(m: &mut Migration<'_>) -> Result<()> {
@@ -125,14 +161,22 @@ mod forgets_index {
     #[migration(set = "testing_forgets_index", after = create_widgets, down = allow_duplicate_names)]
     #[destructive(reviewed, reason = "the unique index replaces it")]
     async fn unique_names(m: &mut Migration<'_>) -> Result<()> {
-        m.exec(Index::drop().name("widgets_name_idx").table("widgets")).await?;
-        m.exec(Index::create().name("widgets_name_key").table("widgets").col("name").unique())
-            .await
+        m.exec(Index::drop().name("widgets_name_idx").table("widgets"))
+            .await?;
+        m.exec(
+            Index::create()
+                .name("widgets_name_key")
+                .table("widgets")
+                .col("name")
+                .unique(),
+        )
+        .await
     }
 
     /// The bug: `widgets_name_idx` is not created again.
     async fn allow_duplicate_names(m: &mut Migration<'_>) -> Result<()> {
-        m.exec(Index::drop().name("widgets_name_key").table("widgets")).await
+        m.exec(Index::drop().name("widgets_name_key").table("widgets"))
+            .await
     }
 }
 
@@ -140,7 +184,10 @@ mod forgets_index {
 async fn stairway_catches_a_down_that_forgets_an_index(db: TestDatabase) {
     let broken = cofferdam::Migrator::new("testing_forgets_index");
     let error = testing::stairway(&broken, &db).await.unwrap_err();
-    assert!(matches!(&error, CheckError::DownIncomplete { revision, .. } if revision == "unique_names"), "{error:?}");
+    assert!(
+        matches!(&error, CheckError::DownIncomplete { revision, .. } if revision == "unique_names"),
+        "{error:?}"
+    );
     assert_eq!(
         error.to_string(),
         "stairway: after down of `unique_names`, the schema is not what it was before its up: \
@@ -150,8 +197,18 @@ async fn stairway_catches_a_down_that_forgets_an_index(db: TestDatabase) {
 
 #[cofferdam::test]
 async fn stairway_passes_the_example_migrations(db: TestDatabase) {
-    let report = testing::stairway(&example_migrations::migrator(), &db).await.unwrap();
-    assert_eq!(report.checked, ["create_articles", "add_slug", "create_authors", "link_authors"]);
+    let report = testing::stairway(&example_migrations::migrator(), &db)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.checked,
+        [
+            "create_articles",
+            "add_slug",
+            "create_authors",
+            "link_authors"
+        ]
+    );
     assert!(report.irreversible.is_empty());
 }
 
@@ -163,12 +220,14 @@ mod rerun {
 
         #[migration(set = "testing_rerun_broken")]
         async fn make_gadgets(m: &mut Migration<'_>) -> Result<()> {
-            m.execute("CREATE TABLE gadgets (id INTEGER PRIMARY KEY)").await
+            m.execute("CREATE TABLE gadgets (id INTEGER PRIMARY KEY)")
+                .await
         }
 
         #[migration(set = "testing_rerun_broken", after = make_gadgets)]
         async fn index_gadgets(m: &mut Migration<'_>) -> Result<()> {
-            m.execute("CREATE INDEX gadgets_colour ON gadgets (colour)").await
+            m.execute("CREATE INDEX gadgets_colour ON gadgets (colour)")
+                .await
         }
     }
 
@@ -177,13 +236,16 @@ mod rerun {
 
         #[migration(set = "testing_rerun_fixed")]
         async fn make_gadgets(m: &mut Migration<'_>) -> Result<()> {
-            m.execute("CREATE TABLE gadgets (id INTEGER PRIMARY KEY)").await
+            m.execute("CREATE TABLE gadgets (id INTEGER PRIMARY KEY)")
+                .await
         }
 
         #[migration(set = "testing_rerun_fixed", after = make_gadgets)]
         async fn index_gadgets(m: &mut Migration<'_>) -> Result<()> {
-            m.execute("ALTER TABLE gadgets ADD COLUMN colour VARCHAR(20)").await?;
-            m.execute("CREATE INDEX gadgets_colour ON gadgets (colour)").await
+            m.execute("ALTER TABLE gadgets ADD COLUMN colour VARCHAR(20)")
+                .await?;
+            m.execute("CREATE INDEX gadgets_colour ON gadgets (colour)")
+                .await
         }
     }
 }
@@ -192,12 +254,21 @@ mod rerun {
 async fn a_fixed_revision_reruns_after_a_failure(db: TestDatabase) {
     let broken = cofferdam::Migrator::new("testing_rerun_broken");
     let fixed = cofferdam::Migrator::new("testing_rerun_fixed");
-    testing::rerun_after_failure(&broken, &fixed, &db).await.unwrap();
+    testing::rerun_after_failure(&broken, &fixed, &db)
+        .await
+        .unwrap();
     let snapshot = db.snapshot().await;
-    assert!(snapshot.tables["gadgets"].indexes.contains_key("gadgets_colour"), "{snapshot:?}");
+    assert!(
+        snapshot.tables["gadgets"]
+            .indexes
+            .contains_key("gadgets_colour"),
+        "{snapshot:?}"
+    );
     // The fixed set is not broken: the check says so rather than passing.
     let other = TestDatabase::new(db.backend()).await.unwrap();
-    let error = testing::rerun_after_failure(&fixed, &fixed, &other).await.unwrap_err();
+    let error = testing::rerun_after_failure(&fixed, &fixed, &other)
+        .await
+        .unwrap_err();
     assert!(matches!(error, CheckError::DidNotFail), "{error:?}");
 }
 
@@ -211,7 +282,8 @@ fn the_reversibility_report_lists_revisions_without_down() {
 /// defaults, unique indexes, foreign keys, and CHECK (not on SQLite).
 #[cofferdam::test]
 async fn the_snapshot_reads_constraints_and_defaults(db: TestDatabase) {
-    db.execute("CREATE TABLE parents (id INTEGER PRIMARY KEY)").await;
+    db.execute("CREATE TABLE parents (id INTEGER PRIMARY KEY)")
+        .await;
     db.execute(
         "CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL, \
          code VARCHAR(10) DEFAULT 'x', qty INTEGER, \
@@ -222,11 +294,26 @@ async fn the_snapshot_reads_constraints_and_defaults(db: TestDatabase) {
     let snapshot = db.snapshot().await;
     let children = &snapshot.tables["children"];
     assert!(!children.columns["parent_id"].nullable);
-    assert!(children.columns["code"].default.as_deref().is_some_and(|d| d.contains('x')), "{children:?}");
-    let unique = children.indexes.values().any(|index| index.unique && index.columns == "code");
+    assert!(
+        children.columns["code"]
+            .default
+            .as_deref()
+            .is_some_and(|d| d.contains('x')),
+        "{children:?}"
+    );
+    let unique = children
+        .indexes
+        .values()
+        .any(|index| index.unique && index.columns == "code");
     assert!(unique, "{children:?}");
-    let foreign = children.constraints.values().find(|c| c.kind == "FOREIGN KEY");
-    assert!(foreign.is_some_and(|c| c.definition.contains("parents")), "{children:?}");
+    let foreign = children
+        .constraints
+        .values()
+        .find(|c| c.kind == "FOREIGN KEY");
+    assert!(
+        foreign.is_some_and(|c| c.definition.contains("parents")),
+        "{children:?}"
+    );
     let check = children.constraints.values().any(|c| c.kind == "CHECK");
     assert_eq!(check, db.backend() != Backend::Sqlite, "{children:?}");
     // A table dropped is a difference, and it is named.

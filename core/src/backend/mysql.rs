@@ -155,4 +155,3 @@ const SNAPSHOT_CONSTRAINTS: &str = "SELECT tc.table_name, tc.constraint_name, tc
        WHERE cc.constraint_schema = tc.table_schema AND cc.constraint_name = tc.constraint_name), '') \
      FROM information_schema.table_constraints tc WHERE tc.table_schema = DATABASE() \
      ORDER BY 1, 2";
-

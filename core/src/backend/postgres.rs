@@ -276,15 +276,24 @@ const SNAPSHOT_CONSTRAINTS: &str = "SELECT t.relname, c.conname, \
 #[cfg(feature = "testing")]
 impl super::engine::TemplateSql for Postgres {
     fn lock(&self, name: &str) -> String {
-        format!("SELECT pg_advisory_lock(hashtext({}))", self.literal(&format!("cofferdam-template:{name}")))
+        format!(
+            "SELECT pg_advisory_lock(hashtext({}))",
+            self.literal(&format!("cofferdam-template:{name}"))
+        )
     }
 
     fn unlock(&self, name: &str) -> String {
-        format!("SELECT pg_advisory_unlock(hashtext({}))", self.literal(&format!("cofferdam-template:{name}")))
+        format!(
+            "SELECT pg_advisory_unlock(hashtext({}))",
+            self.literal(&format!("cofferdam-template:{name}"))
+        )
     }
 
     fn exists(&self, name: &str) -> String {
-        format!("SELECT count(*) FROM pg_database WHERE datname = {}", self.literal(name))
+        format!(
+            "SELECT count(*) FROM pg_database WHERE datname = {}",
+            self.literal(name)
+        )
     }
 
     fn rename(&self, from: &str, to: &str) -> String {
@@ -295,4 +304,3 @@ impl super::engine::TemplateSql for Postgres {
         format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")
     }
 }
-

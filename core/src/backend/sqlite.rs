@@ -226,8 +226,6 @@ const SNAPSHOT_CONSTRAINTS: &str = concat!(
     " GROUP BY m.name, f.id ORDER BY 1, 2"
 );
 
-
-
 #[cfg(test)]
 mod tests {
     use super::unusable;

@@ -50,7 +50,9 @@ pub enum CheckError {
         differences: Vec<Difference>,
     },
     /// The broken set given to [`rerun_after_failure`] did not fail.
-    #[error("rerun: the broken set migrated without an error; give it a set whose last revision fails")]
+    #[error(
+        "rerun: the broken set migrated without an error; give it a set whose last revision fails"
+    )]
     DidNotFail,
     /// After a failure and the fixed re-run, the schema is not a clean run's.
     #[error("rerun: after the failed run and the fixed re-run, the schema is not a clean run's: {}", list(.differences))]
@@ -110,23 +112,38 @@ pub async fn stairway(migrator: &Migrator, db: &TestDatabase) -> Result<Stairway
     let mut before = db.snapshot_without(&table).await;
     for revision in revisions {
         let id = revision.id;
-        migrator.up_to(db.url(), id).await.map_err(|e| step(id, "up", e))?;
+        migrator
+            .up_to(db.url(), id)
+            .await
+            .map_err(|e| step(id, "up", e))?;
         let after_up = db.snapshot_without(&table).await;
         if revision.down.is_none() {
             report.irreversible.push(id.to_owned());
             before = after_up;
             continue;
         }
-        migrator.down(db.url(), Down::Steps(1)).await.map_err(|e| step(id, "down", e))?;
+        migrator
+            .down(db.url(), Down::Steps(1))
+            .await
+            .map_err(|e| step(id, "down", e))?;
         let differences = before.diff(&db.snapshot_without(&table).await);
         if !differences.is_empty() {
-            return Err(CheckError::DownIncomplete { revision: id.to_owned(), differences });
+            return Err(CheckError::DownIncomplete {
+                revision: id.to_owned(),
+                differences,
+            });
         }
-        migrator.up_to(db.url(), id).await.map_err(|e| step(id, "up again (after down)", e))?;
+        migrator
+            .up_to(db.url(), id)
+            .await
+            .map_err(|e| step(id, "up again (after down)", e))?;
         let again = db.snapshot_without(&table).await;
         let differences = after_up.diff(&again);
         if !differences.is_empty() {
-            return Err(CheckError::NotRepeatable { revision: id.to_owned(), differences });
+            return Err(CheckError::NotRepeatable {
+                revision: id.to_owned(),
+                differences,
+            });
         }
         report.checked.push(id.to_owned());
         before = again;
@@ -158,7 +175,10 @@ pub async fn idempotent(migrator: &Migrator, db: &TestDatabase) -> Result<(), Ch
     };
     migrator.up(db.url()).await.map_err(|e| step("up", e))?;
     let first = db.snapshot_without(&migrator.table).await;
-    let report = migrator.up(db.url()).await.map_err(|e| step("second up", e))?;
+    let report = migrator
+        .up(db.url())
+        .await
+        .map_err(|e| step("second up", e))?;
     let differences = first.diff(&db.snapshot_without(&migrator.table).await);
     if report.revisions.is_empty() && differences.is_empty() {
         return Ok(());
@@ -205,14 +225,20 @@ pub async fn rerun_after_failure(
             .resolve(db.url(), &revision, Resolution::RolledBack)
             .await
             .map_err(|e| step(&revision, "resolve --rolled-back", e))?;
-        fixed.up(db.url()).await.map_err(|e| step(&revision, "re-run after resolving", e))?;
+        fixed
+            .up(db.url())
+            .await
+            .map_err(|e| step(&revision, "re-run after resolving", e))?;
     }
     let rerun = db.snapshot_without(&fixed.table).await;
     let Some(clean_db) = TestDatabase::new(db.backend()).await else {
         // The engine was reachable a moment ago; `new` said why it is not now.
         return Ok(());
     };
-    fixed.up(clean_db.url()).await.map_err(|e| step("the fixed set", "clean run", e))?;
+    fixed
+        .up(clean_db.url())
+        .await
+        .map_err(|e| step("the fixed set", "clean run", e))?;
     let clean: Snapshot = clean_db.snapshot_without(&fixed.table).await;
     let differences = clean.diff(&rerun);
     if differences.is_empty() {

@@ -19,13 +19,19 @@ impl TestDatabase {
     /// transform. Destructive revisions are allowed. Panics on an error.
     pub async fn migrate_before(&self, migrator: &Migrator, revision: &str) {
         let migrator = migrator.clone().allow_destructive(true);
-        let parents = match migrator.graph().and_then(|graph| graph.require(revision).map(|r| r.parents)) {
+        let parents = match migrator
+            .graph()
+            .and_then(|graph| graph.require(revision).map(|r| r.parents))
+        {
             Ok(parents) => parents,
             Err(error) => panic!("{}", crate::report(&error)),
         };
         for parent in parents {
             if let Err(error) = migrator.up_to(self.url(), parent).await {
-                panic!("migrating to `{parent}`, before `{revision}`: {}", crate::report(&error));
+                panic!(
+                    "migrating to `{parent}`, before `{revision}`: {}",
+                    crate::report(&error)
+                );
             }
         }
     }

@@ -47,7 +47,10 @@ impl TestDatabase {
     /// an unavailable engine panics instead.
     pub async fn new(backend: Backend) -> Option<TestDatabase> {
         if !backend.is_enabled() {
-            skip(backend, &format!("the `{backend}` feature of cofferdam is off"));
+            skip(
+                backend,
+                &format!("the `{backend}` feature of cofferdam is off"),
+            );
             return None;
         }
         let name = unique_name();
@@ -99,7 +102,10 @@ impl TestDatabase {
             return match template::clone(sql, &server, &migrator, target).await {
                 Ok(name) => Some(TestDatabase::on(backend, server, name)),
                 Err(template::Failure::Migration(error)) => {
-                    panic!("migrating the template to `{target}` failed: {}", crate::report(&error))
+                    panic!(
+                        "migrating the template to `{target}` failed: {}",
+                        crate::report(&error)
+                    )
                 }
                 Err(template::Failure::Server(error)) => {
                     unreachable_server(backend, &server, &source, &error);
@@ -109,7 +115,10 @@ impl TestDatabase {
         }
         let db = TestDatabase::new(backend).await?;
         if let Err(error) = migrator.up_to(&db.url, target).await {
-            panic!("migrating the test database to `{target}` failed: {}", crate::report(&error));
+            panic!(
+                "migrating the test database to `{target}` failed: {}",
+                crate::report(&error)
+            );
         }
         Some(db)
     }
@@ -155,7 +164,12 @@ impl TestDatabase {
         let mut conn = self.connect().await;
         let rows = conn.fetch_text(sql).await;
         conn.close().await;
-        rows.unwrap_or_else(|error| panic!("{sql}: {}", crate::backend::describe(&error).unwrap_or_else(|| error.to_string())))
+        rows.unwrap_or_else(|error| {
+            panic!(
+                "{sql}: {}",
+                crate::backend::describe(&error).unwrap_or_else(|| error.to_string())
+            )
+        })
     }
 
     /// Runs one or more statements. Panics on an error, naming the SQL.
@@ -165,7 +179,10 @@ impl TestDatabase {
         conn.close().await;
         if let Err(error) = result {
             let source = error.source;
-            panic!("{sql}: {}", crate::backend::describe(&source).unwrap_or_else(|| source.to_string()));
+            panic!(
+                "{sql}: {}",
+                crate::backend::describe(&source).unwrap_or_else(|| source.to_string())
+            );
         }
     }
 

@@ -120,7 +120,10 @@ fn server_and_source(backend: Backend) -> (String, String) {
         return (url, "COFFERDAM_TEST_DATABASE_URL".into());
     }
     let default = backend.engine().default_test_server().unwrap_or_default();
-    (default.to_owned(), format!("the default; set {own} to change it"))
+    (
+        default.to_owned(),
+        format!("the default; set {own} to change it"),
+    )
 }
 
 /// Whether every engine must be reachable: `CI` is set and not `false`.

@@ -52,7 +52,9 @@ where
     runtime.block_on(async move {
         let db = match (setup.migrator, setup.to, setup.before) {
             (None, ..) => TestDatabase::new(backend).await,
-            (Some(migrator), Some(to), _) => TestDatabase::migrated_to(backend, &migrator(), to).await,
+            (Some(migrator), Some(to), _) => {
+                TestDatabase::migrated_to(backend, &migrator(), to).await
+            }
             (Some(migrator), None, Some(before)) => {
                 let db = TestDatabase::new(backend).await;
                 if let Some(db) = &db {

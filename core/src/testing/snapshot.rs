@@ -115,8 +115,17 @@ impl fmt::Display for Difference {
             Difference::Extra { what, table, name } => {
                 write!(f, "{what} `{name}` on `{table}` is there but was not")
             }
-            Difference::Changed { what, table, name, before, after } => {
-                write!(f, "{what} `{name}` on `{table}` changed: was {before}, now {after}")
+            Difference::Changed {
+                what,
+                table,
+                name,
+                before,
+                after,
+            } => {
+                write!(
+                    f,
+                    "{what} `{name}` on `{table}` changed: was {before}, now {after}"
+                )
             }
         }
     }
@@ -148,7 +157,10 @@ impl fmt::Display for Constraint {
 
 impl Snapshot {
     /// Reads the catalog of the connected database, leaving out `history_table`.
-    pub(crate) async fn read(conn: &mut Conn, history_table: &str) -> Result<Snapshot, sqlx::Error> {
+    pub(crate) async fn read(
+        conn: &mut Conn,
+        history_table: &str,
+    ) -> Result<Snapshot, sqlx::Error> {
         let sql = conn.engine().snapshot_sql();
         let history = history_table.rsplit('.').next().unwrap_or(history_table);
         let mut snapshot = Snapshot::default();
@@ -157,7 +169,11 @@ impl Snapshot {
             let [table_name, name, data_type, not_null, default] = fields(row);
             if kept(&table_name) {
                 let shape = snapshot.tables.entry(table_name).or_default();
-                let column = Column { data_type, nullable: not_null != "1", default: nonempty(default) };
+                let column = Column {
+                    data_type,
+                    nullable: not_null != "1",
+                    default: nonempty(default),
+                };
                 shape.columns.insert(name, column);
             }
         }
@@ -165,14 +181,22 @@ impl Snapshot {
             let [table_name, name, unique, columns, _] = fields(row);
             if kept(&table_name) {
                 let shape = snapshot.tables.entry(table_name).or_default();
-                shape.indexes.insert(name, IndexShape { columns, unique: unique == "1" });
+                shape.indexes.insert(
+                    name,
+                    IndexShape {
+                        columns,
+                        unique: unique == "1",
+                    },
+                );
             }
         }
         for row in conn.fetch_text(sql.constraints).await? {
             let [table_name, name, kind, definition, _] = fields(row);
             if kept(&table_name) {
                 let shape = snapshot.tables.entry(table_name).or_default();
-                shape.constraints.insert(name, Constraint { kind, definition });
+                shape
+                    .constraints
+                    .insert(name, Constraint { kind, definition });
             }
         }
         Ok(snapshot)
@@ -188,11 +212,21 @@ impl Snapshot {
                 Some(after) => {
                     compare(&mut out, "column", name, &before.columns, &after.columns);
                     compare(&mut out, "index", name, &before.indexes, &after.indexes);
-                    compare(&mut out, "constraint", name, &before.constraints, &after.constraints);
+                    compare(
+                        &mut out,
+                        "constraint",
+                        name,
+                        &before.constraints,
+                        &after.constraints,
+                    );
                 }
             }
         }
-        for name in other.tables.keys().filter(|name| !self.tables.contains_key(*name)) {
+        for name in other
+            .tables
+            .keys()
+            .filter(|name| !self.tables.contains_key(*name))
+        {
             out.push(Difference::TableExtra(name.clone()));
         }
         out
@@ -209,7 +243,11 @@ fn compare<T: PartialEq + fmt::Display>(
     let (table, named) = (table.to_owned(), |name: &String| name.clone());
     for (name, was) in before {
         match after.get(name) {
-            None => out.push(Difference::Missing { what, table: table.clone(), name: named(name) }),
+            None => out.push(Difference::Missing {
+                what,
+                table: table.clone(),
+                name: named(name),
+            }),
             Some(now) if now != was => out.push(Difference::Changed {
                 what,
                 table: table.clone(),
@@ -221,7 +259,11 @@ fn compare<T: PartialEq + fmt::Display>(
         }
     }
     for name in after.keys().filter(|name| !before.contains_key(*name)) {
-        out.push(Difference::Extra { what, table: table.clone(), name: named(name) });
+        out.push(Difference::Extra {
+            what,
+            table: table.clone(),
+            name: named(name),
+        });
     }
 }
 

@@ -29,11 +29,14 @@ pub(super) async fn clone(
     target: &str,
 ) -> Result<String, Failure> {
     let template = template_name(migrator, target).map_err(Failure::Migration)?;
-    let known = KNOWN.lock().map(|set| set.as_ref().is_some_and(|s| s.contains(&template)));
+    let known = KNOWN
+        .lock()
+        .map(|set| set.as_ref().is_some_and(|s| s.contains(&template)));
     if !known.unwrap_or(false) {
         build(sql, server, migrator, target, &template).await?;
         if let Ok(mut set) = KNOWN.lock() {
-            set.get_or_insert_with(HashSet::new).insert(template.clone());
+            set.get_or_insert_with(HashSet::new)
+                .insert(template.clone());
         }
     }
     let name = unique_name();
@@ -59,16 +62,28 @@ async fn build(
         .map_err(server_error)?;
     // Another binary may be building this template: wait for it.
     let result = async {
-        conn.execute_batch(&sql.lock(template)).await.map_err(|e| text(e.source))?;
+        conn.execute_batch(&sql.lock(template))
+            .await
+            .map_err(|e| text(e.source))?;
         let rows = conn.fetch_text(&sql.exists(template)).await.map_err(text)?;
-        let exists = rows.first().and_then(|row| row.first().cloned().flatten()).is_some_and(|n| n != "0");
+        let exists = rows
+            .first()
+            .and_then(|row| row.first().cloned().flatten())
+            .is_some_and(|n| n != "0");
         if !exists {
             let scratch = unique_name();
             let create = conn.engine().create_database(&scratch).unwrap_or_default();
-            conn.execute_batch(&create).await.map_err(|e| text(e.source))?;
-            let migrated = migrator.up_to(&database_url(server, &scratch), target).await;
+            conn.execute_batch(&create)
+                .await
+                .map_err(|e| text(e.source))?;
+            let migrated = migrator
+                .up_to(&database_url(server, &scratch), target)
+                .await;
             let outcome = match migrated {
-                Ok(_) => conn.execute_batch(&sql.rename(&scratch, template)).await.map_err(|e| text(e.source)),
+                Ok(_) => conn
+                    .execute_batch(&sql.rename(&scratch, template))
+                    .await
+                    .map_err(|e| text(e.source)),
                 Err(error) => Err(Failure::Migration(error)),
             };
             if outcome.is_err() {
@@ -91,7 +106,10 @@ fn template_name(migrator: &Migrator, target: &str) -> crate::Result<String> {
     let graph = migrator.graph()?;
     let target = graph.require(target)?.id;
     let ancestors = graph.ancestors(target);
-    let mut revisions: Vec<&Revision> = graph.ordered().filter(|r| ancestors.contains(r.id)).collect();
+    let mut revisions: Vec<&Revision> = graph
+        .ordered()
+        .filter(|r| ancestors.contains(r.id))
+        .collect();
     revisions.sort_by_key(|revision| revision.id);
     let mut digest = Fnv::default();
     for part in [migrator.set(), &migrator.table, target] {
