@@ -323,3 +323,19 @@ async fn the_snapshot_reads_constraints_and_defaults(db: TestDatabase) {
     assert_eq!(differences.len(), 1);
     assert_eq!(differences[0].to_string(), "table `children` is missing");
 }
+
+/// The application's code gets an sqlx pool on the test database.
+#[cofferdam::test(migrator = example_migrations::migrator, engines = [postgres])]
+async fn hands_out_an_sqlx_pool(db: TestDatabase) {
+    let pool = db.pool::<sqlx::Postgres>().await;
+    sqlx::query("INSERT INTO authors (id, name) VALUES (1, 'Ada')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM authors")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(names, ["Ada"]);
+    pool.close().await;
+}

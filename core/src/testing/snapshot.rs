@@ -276,3 +276,72 @@ fn fields(row: Vec<Option<String>>) -> [String; 5] {
 fn nonempty(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(columns: &[(&str, &str)], indexes: &[(&str, &str)]) -> TableShape {
+        TableShape {
+            columns: columns
+                .iter()
+                .map(|(name, ty)| {
+                    let column = Column {
+                        data_type: (*ty).into(),
+                        nullable: true,
+                        default: None,
+                    };
+                    ((*name).to_owned(), column)
+                })
+                .collect(),
+            indexes: indexes
+                .iter()
+                .map(|(name, cols)| {
+                    (
+                        (*name).to_owned(),
+                        IndexShape {
+                            columns: (*cols).into(),
+                            unique: false,
+                        },
+                    )
+                })
+                .collect(),
+            constraints: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn the_diff_names_each_difference_from_expected_to_actual() {
+        let mut before = Snapshot::default();
+        before.tables.insert(
+            "a".into(),
+            table(&[("id", "int"), ("slug", "text")], &[("a_slug", "slug")]),
+        );
+        before
+            .tables
+            .insert("gone".into(), table(&[("id", "int")], &[]));
+        let mut after = Snapshot::default();
+        after.tables.insert(
+            "a".into(),
+            table(&[("id", "bigint"), ("slug", "text")], &[]),
+        );
+        after
+            .tables
+            .insert("new".into(), table(&[("id", "int")], &[]));
+        let diff: Vec<String> = before
+            .diff(&after)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            diff,
+            [
+                "column `id` on `a` changed: was int NULL, now bigint NULL",
+                "index `a_slug` on `a` is missing",
+                "table `gone` is missing",
+                "table `new` is there but was not",
+            ]
+        );
+        assert!(before.diff(&before.clone()).is_empty());
+    }
+}
