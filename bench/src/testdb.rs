@@ -12,6 +12,10 @@
 //!   binary, because sqlx reads the server from `DATABASE_URL` and builds
 //!   its own runtime.
 //!
+//! MySQL/MariaDB has no database copy, so its test databases are always
+//! migrated per test; a last row times that (`COFFERDAM_TEST_MYSQL`), for
+//! scale only: it is another server.
+//!
 //! Each round runs the three in a rotated order, `--per-round` tests each;
 //! the result is the median per test and its ratio to sqlx's, per round and
 //! overall. The server is `COFFERDAM_TEST_POSTGRES` (default: the local one).
@@ -115,6 +119,22 @@ pub async fn run(rounds: usize, per_round: usize) -> Result<String, BoxError> {
             m.as_secs_f64() * 1e3,
             m.as_secs_f64() / sqlx.as_secs_f64(),
             rounds.join(", ")
+        );
+    }
+    let mut mysql = Vec::new();
+    for _ in 0..rounds * per_round {
+        let start = Instant::now();
+        let Some(db) = TestDatabase::new(Backend::MySql).await else {
+            break;
+        };
+        migrator.up(db.url()).await?;
+        drop(db);
+        mysql.push(start.elapsed());
+    }
+    if !mysql.is_empty() {
+        out += &format!(
+            "| MySQL/MariaDB, cofferdam fresh: CREATE DATABASE + apply (another server) | {:.1} ms | — | — |\n",
+            median(&mysql).as_secs_f64() * 1e3
         );
     }
     Ok(out)

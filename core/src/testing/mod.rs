@@ -101,7 +101,7 @@ fn server_variable(backend: Backend) -> String {
 }
 
 /// The server on which test databases of `backend` are created (see
-/// [Servers](self#servers)); None for SQLite, which needs none.
+/// "Servers" in the module docs); None for SQLite, which needs none.
 pub fn server_url(backend: Backend) -> Option<String> {
     backend.engine().default_test_server()?;
     Some(server_and_source(backend).0)
