@@ -31,19 +31,39 @@ pub(super) async fn clone(
     let template = template_name(migrator, target).map_err(Failure::Migration)?;
     let known = KNOWN
         .lock()
-        .map(|set| set.as_ref().is_some_and(|s| s.contains(&template)));
-    if !known.unwrap_or(false) {
+        .map(|set| set.as_ref().is_some_and(|s| s.contains(&template)))
+        .unwrap_or(false);
+    if !known {
         build(sql, server, migrator, target, &template).await?;
-        if let Ok(mut set) = KNOWN.lock() {
-            set.get_or_insert_with(HashSet::new)
-                .insert(template.clone());
-        }
+        remember(&template, true);
     }
     let name = unique_name();
-    on_server(server, &sql.clone_from(&name, &template))
-        .await
-        .map_err(Failure::Server)?;
-    Ok(name)
+    match on_server(server, &sql.clone_from(&name, &template)).await {
+        Ok(()) => Ok(name),
+        // Someone dropped the template since this process saw it (a
+        // cleanup between runs): build it again, once.
+        Err(_) if known => {
+            remember(&template, false);
+            build(sql, server, migrator, target, &template).await?;
+            remember(&template, true);
+            on_server(server, &sql.clone_from(&name, &template))
+                .await
+                .map_err(Failure::Server)?;
+            Ok(name)
+        }
+        Err(error) => Err(Failure::Server(error)),
+    }
+}
+
+fn remember(template: &str, exists: bool) {
+    if let Ok(mut set) = KNOWN.lock() {
+        let set = set.get_or_insert_with(HashSet::new);
+        if exists {
+            set.insert(template.to_owned());
+        } else {
+            set.remove(template);
+        }
+    }
 }
 
 /// Makes sure the template exists: under the server-wide lock, migrates a
