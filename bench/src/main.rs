@@ -4,6 +4,7 @@
 //! cargo run --release -p cofferdam-bench -- --backend postgres --revisions 1000 --repeat 5
 //! cargo run --release -p cofferdam-bench -- --backend sqlite --revisions 1000 --repeat 5
 //! cargo run --release -p cofferdam-bench -- --backend postgres --count
+//! cargo run --release -p cofferdam-bench -- --test-db --repeat 5
 //! ```
 //!
 //! Applies the same generated revisions (revision i: `CREATE TABLE t_i (...)`
@@ -23,6 +24,10 @@
 //! `--count` times nothing: it sends each variant through a relay that counts
 //! round trips, and reads the server's count of commits (PostgreSQL only).
 //!
+//! `--test-db` measures something else: the per-test cost of a PostgreSQL
+//! test database at head, cofferdam's against `#[sqlx::test]`'s (see
+//! `testdb.rs`).
+//!
 //! The 1,000 cofferdam revisions are real `#[migration]` functions written by
 //! `build.rs`; `--revisions N` applies the first N of them (`up_to`).
 
@@ -33,6 +38,7 @@ mod proxy;
 mod report;
 mod sql;
 mod target;
+mod testdb;
 mod variants;
 
 /// The generated `#[cofferdam::migration(set = "bench")]` functions.
@@ -85,10 +91,23 @@ struct Args {
     /// comparison and leaves round trips and server work.
     #[arg(long)]
     no_sync_commit: bool,
+    /// Time a test database at head per test instead (see `testdb.rs`):
+    /// `--repeat` rounds of `--per-round` tests per way.
+    #[arg(long)]
+    test_db: bool,
+    /// Tests per way and round, with `--test-db`.
+    #[arg(long, default_value_t = 20)]
+    per_round: usize,
+    /// Internal: the child process of `--test-db` that runs sqlx's tests.
+    #[arg(long, hide = true)]
+    sqlx_child: Option<usize>,
 }
 
 fn main() -> Result<(), BoxError> {
     let args = Args::parse();
+    if let Some(tests) = args.sqlx_child {
+        return testdb::sqlx_child(tests);
+    }
     if args.revisions == 0 || args.revisions > sql::REVISIONS {
         return Err(format!("--revisions must be 1..={}", sql::REVISIONS).into());
     }
@@ -106,6 +125,15 @@ fn main() -> Result<(), BoxError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if args.test_db {
+        let table = runtime.block_on(testdb::run(args.repeat, args.per_round))?;
+        let command: Vec<String> = std::env::args().skip(1).collect();
+        println!(
+            "### PostgreSQL: a test database per test\n\n`cargo run --release -p cofferdam-bench -- {}`\n\n{table}",
+            command.join(" ")
+        );
+        return Ok(());
+    }
     runtime.block_on(run(&args, &variants))
 }
 

@@ -27,6 +27,7 @@
 //! | `sqlite`   | SQLite through sqlx (bundled library) |
 //! | `postgres` | PostgreSQL, with TLS through rustls (`sslmode`, `sslrootcert`) |
 //! | `mysql`    | MySQL and MariaDB, with TLS through rustls (`ssl-mode`, `ssl-ca`) |
+//! | `testing`  | [`testing`]: a fresh database per test, template cloning, migration checks |
 //!
 //! # Limits
 //!
@@ -56,6 +57,8 @@ mod plan;
 mod report;
 mod revision;
 mod session;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod url;
 
 pub use backend::{Backend, FromAnyRow, LockKind, RawConnection, Statement, read_only_url};
@@ -110,4 +113,9 @@ pub mod __private {
     pub use crate::revision::{BoxFuture, MigrationFn, Review, Revision, RevisionRef};
     pub use inventory;
     pub use std::boxed::Box;
+    /// What `#[cofferdam::test]` generates calls.
+    #[cfg(feature = "testing")]
+    pub mod testing {
+        pub use crate::testing::{Setup, TestOutcome, run};
+    }
 }

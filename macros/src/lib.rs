@@ -12,6 +12,7 @@ mod checksum;
 mod ctxt;
 mod expand;
 mod scan;
+mod test;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -31,4 +32,20 @@ pub fn migration(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn destructive(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::destructive(args.into(), item.into()).into()
+}
+
+/// Turns an `async fn name(db: cofferdam::testing::TestDatabase)` into one
+/// `#[test]` per engine (`name_sqlite`, `name_postgres`, `name_mysql`), each
+/// with a fresh database, migrated when the attribute names a set, dropped
+/// when the test ends. Needs the `testing` feature of `cofferdam`.
+///
+/// Arguments, all optional: `migrator = path::to::migrator` (a
+/// `fn() -> Migrator`; without it the database is empty), `to = path::to::revision`
+/// or `before = path::to::revision` (migrate to that #[migration] function,
+/// or to its parents; default: the head), `engines = [sqlite, postgres, mysql]`
+/// (default: all three). Other attributes (`#[ignore]`, `#[should_panic]`)
+/// apply to every generated test.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    test::expand(args.into(), item.into()).into()
 }

@@ -57,6 +57,7 @@
 //! | `mysql`    | no      | MySQL and MariaDB |
 //! | `cli`      | yes     | [`cli::MigrateCommand`], the `migrate` subcommand for your binary (crate `cofferdam-cli`) |
 //! | `drain`    | yes     | [`drain`], graceful shutdown for tower/axum/hyper servers (crate `cofferdam-drain`) |
+//! | `testing`  | no      | [`testing`] and [`macro@test`]: a fresh migrated database per test, stairway and data-migration checks (for dev-dependencies) |
 //!
 //! **Why `cli` is a default feature.** The user this crate is built for is
 //! an application binary that mounts `migrate` (see the design notes in the
@@ -92,6 +93,11 @@
 
 pub use cofferdam_core::*;
 pub use cofferdam_macros::{destructive, migration};
+
+/// One `#[test]` per engine with a fresh, migrated database: see
+/// [`testing`] and the attribute's own docs.
+#[cfg(feature = "testing")]
+pub use cofferdam_macros::test;
 
 #[cfg(feature = "cli")]
 pub use cofferdam_cli as cli;

@@ -14,10 +14,8 @@ pub mod pgbouncer;
 pub mod replica;
 mod run;
 
+use cofferdam::testing::TestDatabase;
 pub use run::Run;
-use sqlx::{AssertSqlSafe, Connection, Row};
-use std::io::Write;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The backends the tests run against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,36 +28,25 @@ pub enum Backend {
     MySql,
 }
 
-const POSTGRES_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const MYSQL_DEFAULT: &str = "mysql://root@127.0.0.1:3306/test";
-
 impl Backend {
-    /// The server URL used to create test databases.
-    pub fn server_url(self) -> Option<String> {
+    /// The engine in cofferdam's terms.
+    pub fn engine(self) -> cofferdam::Backend {
         match self {
-            Backend::Sqlite => None,
-            Backend::Postgres => Some(
-                std::env::var("COFFERDAM_TEST_POSTGRES")
-                    .unwrap_or_else(|_| POSTGRES_DEFAULT.into()),
-            ),
-            Backend::MySql => {
-                Some(std::env::var("COFFERDAM_TEST_MYSQL").unwrap_or_else(|_| MYSQL_DEFAULT.into()))
-            }
+            Backend::Sqlite => cofferdam::Backend::Sqlite,
+            Backend::Postgres => cofferdam::Backend::Postgres,
+            Backend::MySql => cofferdam::Backend::MySql,
         }
     }
 
-    fn env_var(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "",
-            Backend::Postgres => "COFFERDAM_TEST_POSTGRES",
-            Backend::MySql => "COFFERDAM_TEST_MYSQL",
-        }
+    /// The server URL used to create test databases.
+    pub fn server_url(self) -> Option<String> {
+        cofferdam::testing::server_url(self.engine())
     }
 }
 
-/// A database of its own for one test, dropped with this handle (after a
-/// panic too): the server database with `DROP DATABASE`, the SQLite file with
-/// its temporary directory.
+/// A database of its own for one test: a thin layer over
+/// [`cofferdam::testing::TestDatabase`] (which drops it with the handle,
+/// after a panic too) that keeps the readers these tests share.
 #[derive(Debug)]
 pub struct TestDb {
     /// The URL to give the migrator.
@@ -68,213 +55,35 @@ pub struct TestDb {
     pub backend: Backend,
     /// The database name (PostgreSQL, MySQL) or file path (SQLite).
     pub name: String,
-    /// Where it was created: the server URL, or the SQLite directory.
-    home: String,
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn unique_name() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "cfdm_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos % 100_000
-    )
+    inner: TestDatabase,
 }
 
 /// Whether every backend must be reachable (in CI).
 pub fn all_backends_required() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
-}
-
-/// Says, past the test harness's output capture, that a backend was skipped.
-fn announce_skip(backend: Backend, url: &str, error: &str) {
-    let message = format!(
-        "note: skipped a {backend:?} test: cannot reach {} ({error}); start the server or set {} to enable these tests\n",
-        cofferdam::redact(url),
-        backend.env_var()
-    );
-    // Written to the real stderr so it shows even when the test passes.
-    let _ = std::io::stderr().write_all(message.as_bytes());
+    cofferdam::testing::engines_required()
 }
 
 /// A fresh, empty database on `backend`, or None when the backend is not
 /// available on this machine (never in CI: there it panics).
 pub async fn fresh_database(backend: Backend) -> Option<TestDb> {
-    let name = unique_name();
-    match backend {
-        Backend::Sqlite => {
-            let dir = std::env::temp_dir().join("cofferdam-tests").join(&name);
-            std::fs::create_dir_all(&dir).expect("create a temporary directory");
-            let path = dir.join("test.db");
-            let url = format!("sqlite://{}?mode=rwc", path.display());
-            Some(TestDb {
-                url,
-                backend,
-                name: path.display().to_string(),
-                home: dir.display().to_string(),
-            })
-        }
-        Backend::Postgres | Backend::MySql => {
-            let server = backend.server_url().expect("server backends have a URL");
-            let created = create_database(backend, &server, &name).await;
-            match created {
-                Ok(url) => Some(TestDb {
-                    url,
-                    backend,
-                    name,
-                    home: server,
-                }),
-                Err(error) if !all_backends_required() => {
-                    announce_skip(backend, &server, &error);
-                    None
-                }
-                Err(error) => panic!(
-                    "{backend:?} is required in CI but {} is unreachable: {error}",
-                    cofferdam::redact(&server)
-                ),
-            }
-        }
-    }
-}
-
-async fn drop_database(backend: Backend, server: &str, name: &str) -> Result<(), String> {
-    let drop = async {
-        match backend {
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(server).await?;
-                // FORCE ends the sessions a test left open (PostgreSQL 13+).
-                sqlx::raw_sql(AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await?;
-                conn.close().await
-            }
-            Backend::MySql => {
-                let mut conn = sqlx::MySqlConnection::connect(server).await?;
-                // An open transaction in the database would make the drop
-                // wait for its metadata lock; not for long.
-                sqlx::raw_sql(AssertSqlSafe(format!(
-                    "SET SESSION lock_wait_timeout = 20; DROP DATABASE IF EXISTS {name}"
-                )))
-                .execute(&mut conn)
-                .await?;
-                conn.close().await
-            }
-            Backend::Sqlite => unreachable!(),
-        }
-    };
-    tokio::time::timeout(DROP_TIMEOUT, drop)
-        .await
-        .map_err(|_| "timed out".to_owned())?
-        .map_err(|e| e.to_string())
-}
-
-async fn create_database(backend: Backend, server: &str, name: &str) -> Result<String, String> {
-    let mut url = url::Url::parse(server).map_err(|e| e.to_string())?;
-    let connect = async {
-        match backend {
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(server).await?;
-                sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await?;
-                conn.close().await
-            }
-            Backend::MySql => {
-                let mut conn = sqlx::MySqlConnection::connect(server).await?;
-                sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await?;
-                conn.close().await
-            }
-            Backend::Sqlite => unreachable!(),
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(10), connect)
-        .await
-        .map_err(|_| "timed out".to_owned())?
-        .map_err(|e| e.to_string())?;
-    url.set_path(&format!("/{name}"));
-    Ok(url.to_string())
-}
-
-/// How long dropping a test database may take before it is reported as
-/// left behind.
-const DROP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Err(error) = self.remove() {
-            // Panicking here would abort a test that is already unwinding;
-            // say it instead (CI counts the databases left after the run).
-            let _ = writeln!(
-                std::io::stderr(),
-                "warning: test database {} was not dropped: {error}",
-                self.name
-            );
-        }
-    }
+    let inner = TestDatabase::new(backend.engine()).await?;
+    Some(TestDb {
+        url: inner.url().to_owned(),
+        backend,
+        name: inner.name().to_owned(),
+        inner,
+    })
 }
 
 impl TestDb {
-    fn remove(&self) -> Result<(), String> {
-        if self.backend == Backend::Sqlite {
-            return std::fs::remove_dir_all(&self.home).map_err(|e| e.to_string());
-        }
-        let (backend, server, name) = (self.backend, self.home.clone(), self.name.clone());
-        // `drop` cannot await, and it usually runs on a worker of the test's
-        // runtime, where blocking on another runtime panics: a thread of its
-        // own with a small runtime does the work.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(drop_database(backend, &server, &name))
-        })
-        .join()
-        .map_err(|_| "the thread dropping it panicked".to_owned())?
-    }
     /// Runs `sql` and returns every column of every row as text.
     pub async fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        macro_rules! rows {
-            ($conn:ty) => {{
-                let mut conn = <$conn>::connect(&self.url)
-                    .await
-                    .expect("connect to the test database");
-                let rows = sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-                    .fetch_all(&mut conn)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-                let out = rows
-                    .iter()
-                    .map(|row| {
-                        (0..row.len())
-                            .map(|i| row.try_get_unchecked::<Option<String>, _>(i).expect("text"))
-                            .collect()
-                    })
-                    .collect();
-                let _ = conn.close().await;
-                out
-            }};
-        }
-        match self.backend {
-            Backend::Sqlite => rows!(sqlx::SqliteConnection),
-            Backend::Postgres => rows!(sqlx::PgConnection),
-            Backend::MySql => rows!(sqlx::MySqlConnection),
-        }
+        self.inner.query(sql).await
     }
 
     /// Runs a statement.
     pub async fn execute(&self, sql: &str) {
-        self.query(sql).await;
+        self.inner.execute(sql).await;
     }
 
     /// The user tables in the catalog, sorted.

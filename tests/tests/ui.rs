@@ -6,6 +6,7 @@
 fn ui() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("ui/migration/*.rs");
+    cases.compile_fail("ui/test/*.rs");
     cases.compile_fail("ui/destructive/fail/*.rs");
     cases.pass("ui/destructive/pass/*.rs");
 }

@@ -216,4 +216,74 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
     fn check_backstop(&self) -> Option<(&'static str, &'static str)> {
         None
     }
+
+    /// The server test databases are created on when no environment
+    /// variable names one: the local default. None: no server (SQLite).
+    #[cfg(feature = "testing")]
+    fn default_test_server(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// SQL creating the empty database `name` on the server, for
+    /// `cofferdam::testing`. None: the engine has no server (SQLite), and a
+    /// test database is a file.
+    #[cfg(feature = "testing")]
+    fn create_database(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// SQL dropping the database `name`, ending sessions a test left open
+    /// where the engine can. None: no server (SQLite).
+    #[cfg(feature = "testing")]
+    fn drop_database(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// How test databases are cloned from a migrated template, where the
+    /// engine can clone a whole database cheaply. None: every test
+    /// database is migrated from scratch.
+    #[cfg(feature = "testing")]
+    fn template(&self) -> Option<&'static dyn TemplateSql> {
+        None
+    }
+
+    /// The catalog queries behind `cofferdam::testing::Snapshot`, for the
+    /// current database or schema (see [`SnapshotSql`]).
+    #[cfg(feature = "testing")]
+    fn snapshot_sql(&self) -> SnapshotSql;
+}
+
+/// Three catalog queries over every user table of the current database
+/// (or schema), each answering text columns in a fixed shape, so that one
+/// reader builds the snapshot for every engine:
+///
+/// - `columns`: table, column, type, `1` when NOT NULL else `0`, default;
+/// - `indexes`: table, index, `1` when unique else `0`, key columns (or
+///   expressions) joined by `,`, plus any predicate;
+/// - `constraints`: table, name, kind (`PRIMARY KEY`, `FOREIGN KEY`,
+///   `UNIQUE`, `CHECK`), definition.
+#[cfg(feature = "testing")]
+#[derive(Debug)]
+pub(crate) struct SnapshotSql {
+    pub columns: &'static str,
+    pub indexes: &'static str,
+    pub constraints: &'static str,
+}
+
+/// Cloning a migrated template database (PostgreSQL's `CREATE DATABASE
+/// ... TEMPLATE`), with a lock so that concurrent test binaries build one
+/// template, not several.
+#[cfg(feature = "testing")]
+pub(crate) trait TemplateSql: Send + Sync + std::fmt::Debug {
+    /// Waits for the server-wide lock guarding the template `name`.
+    fn lock(&self, name: &str) -> String;
+    /// Releases [`lock`](TemplateSql::lock).
+    fn unlock(&self, name: &str) -> String;
+    /// A query answering one row, with a count > 0 when the database `name` exists.
+    fn exists(&self, name: &str) -> String;
+    /// Renames the migrated database `from` to the template name `to`, so
+    /// that a template never exists half-migrated.
+    fn rename(&self, from: &str, to: &str) -> String;
+    /// Creates the database `name` as a copy of `template`.
+    fn clone_from(&self, name: &str, template: &str) -> String;
 }

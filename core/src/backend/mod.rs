@@ -50,6 +50,8 @@ pub use rows::FromAnyRow;
 pub use statement::Statement;
 
 pub(crate) use engine::Engine;
+#[cfg(feature = "testing")]
+pub(crate) use engine::TemplateSql;
 pub(crate) use lease::LeaseCheck;
 pub use lease::LockKind;
 pub(crate) use lock::{Lock, LockOptions};
@@ -109,6 +111,15 @@ impl Backend {
     /// and MariaDB, which commit DDL implicitly.
     pub fn transactional_ddl(self) -> bool {
         self.engine().transactional_ddl()
+    }
+
+    /// Whether this build can connect to the engine (its cargo feature is on).
+    pub fn is_enabled(self) -> bool {
+        match self {
+            Backend::Sqlite => cfg!(feature = "sqlite"),
+            Backend::Postgres => cfg!(feature = "postgres"),
+            Backend::MySql => cfg!(feature = "mysql"),
+        }
     }
 
     /// The implementation of this engine's facts and SQL text.

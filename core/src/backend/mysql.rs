@@ -159,4 +159,58 @@ impl Engine for MySql {
              WHERE u.id IS NOT NULL AND u.id <> CONNECTION_ID()"
         ))
     }
+
+    #[cfg(feature = "testing")]
+    fn default_test_server(&self) -> Option<&'static str> {
+        Some("mysql://root@127.0.0.1:3306/test")
+    }
+
+    #[cfg(feature = "testing")]
+    fn create_database(&self, name: &str) -> Option<String> {
+        Some(format!("CREATE DATABASE `{name}`"))
+    }
+
+    #[cfg(feature = "testing")]
+    fn drop_database(&self, name: &str) -> Option<String> {
+        // A transaction a test left open in the database holds a metadata
+        // lock the drop waits for; not for long.
+        Some(format!(
+            "SET SESSION lock_wait_timeout = 20; DROP DATABASE IF EXISTS `{name}`"
+        ))
+    }
+
+    #[cfg(feature = "testing")]
+    fn snapshot_sql(&self) -> super::engine::SnapshotSql {
+        super::engine::SnapshotSql {
+            columns: SNAPSHOT_COLUMNS,
+            indexes: SNAPSHOT_INDEXES,
+            constraints: SNAPSHOT_CONSTRAINTS,
+        }
+    }
 }
+#[cfg(feature = "testing")]
+const SNAPSHOT_COLUMNS: &str = "SELECT table_name, column_name, column_type, \
+     CASE WHEN is_nullable = 'NO' THEN '1' ELSE '0' END, column_default \
+     FROM information_schema.columns WHERE table_schema = DATABASE() \
+     ORDER BY table_name, ordinal_position";
+
+#[cfg(feature = "testing")]
+const SNAPSHOT_INDEXES: &str = "SELECT table_name, index_name, CASE WHEN non_unique = 0 THEN '1' ELSE '0' END, \
+     GROUP_CONCAT(column_name ORDER BY seq_in_index SEPARATOR ',') \
+     FROM information_schema.statistics WHERE table_schema = DATABASE() \
+     GROUP BY table_name, index_name, non_unique ORDER BY 1, 2";
+
+/// Key columns and referenced columns from `key_column_usage`; CHECK
+/// clauses by name, which MySQL keeps unique per schema and MariaDB per
+/// table (hence the aggregate).
+#[cfg(feature = "testing")]
+const SNAPSHOT_CONSTRAINTS: &str = "SELECT tc.table_name, tc.constraint_name, tc.constraint_type, \
+     COALESCE((SELECT CONCAT(GROUP_CONCAT(k.column_name ORDER BY k.ordinal_position SEPARATOR ','), \
+         IFNULL(CONCAT(' REFERENCES ', MAX(k.referenced_table_name), '(', \
+           GROUP_CONCAT(k.referenced_column_name ORDER BY k.ordinal_position SEPARATOR ','), ')'), '')) \
+       FROM information_schema.key_column_usage k WHERE k.table_schema = tc.table_schema \
+       AND k.table_name = tc.table_name AND k.constraint_name = tc.constraint_name), \
+     (SELECT GROUP_CONCAT(cc.check_clause SEPARATOR ' AND ') FROM information_schema.check_constraints cc \
+       WHERE cc.constraint_schema = tc.table_schema AND cc.constraint_name = tc.constraint_name), '') \
+     FROM information_schema.table_constraints tc WHERE tc.table_schema = DATABASE() \
+     ORDER BY 1, 2";

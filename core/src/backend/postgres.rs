@@ -297,4 +297,99 @@ impl Engine for Postgres {
              guard the tables the role may add triggers to",
         ))
     }
+
+    #[cfg(feature = "testing")]
+    fn default_test_server(&self) -> Option<&'static str> {
+        Some("postgres://postgres@127.0.0.1:5432/postgres")
+    }
+
+    #[cfg(feature = "testing")]
+    fn create_database(&self, name: &str) -> Option<String> {
+        Some(format!("CREATE DATABASE \"{name}\""))
+    }
+
+    #[cfg(feature = "testing")]
+    fn drop_database(&self, name: &str) -> Option<String> {
+        // FORCE ends the sessions a test left open (PostgreSQL 13+).
+        Some(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+    }
+
+    #[cfg(feature = "testing")]
+    fn template(&self) -> Option<&'static dyn super::engine::TemplateSql> {
+        Some(&Postgres)
+    }
+
+    #[cfg(feature = "testing")]
+    fn snapshot_sql(&self) -> super::engine::SnapshotSql {
+        super::engine::SnapshotSql {
+            columns: SNAPSHOT_COLUMNS,
+            indexes: SNAPSHOT_INDEXES,
+            constraints: SNAPSHOT_CONSTRAINTS,
+        }
+    }
+}
+/// Columns of ordinary and partitioned tables in the current schema.
+#[cfg(feature = "testing")]
+const SNAPSHOT_COLUMNS: &str = "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), \
+     CASE WHEN a.attnotnull THEN '1' ELSE '0' END, pg_get_expr(d.adbin, d.adrelid) \
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+     LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
+     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+     ORDER BY c.relname, a.attnum";
+
+/// Indexes with their key columns (or expressions) in order, and any predicate.
+#[cfg(feature = "testing")]
+const SNAPSHOT_INDEXES: &str = "SELECT t.relname, i.relname, CASE WHEN x.indisunique THEN '1' ELSE '0' END, \
+     array_to_string(ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) \
+       FROM generate_series(1, x.indnkeyatts) AS k ORDER BY k), ',') \
+     || coalesce(' WHERE ' || pg_get_expr(x.indpred, x.indrelid, true), '') \
+     FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid \
+     JOIN pg_namespace n ON n.oid = t.relnamespace \
+     WHERE n.nspname = current_schema() AND t.relkind IN ('r', 'p') \
+     ORDER BY 1, 2";
+
+/// Constraints as PostgreSQL prints them; NOT NULL is a column property.
+#[cfg(feature = "testing")]
+const SNAPSHOT_CONSTRAINTS: &str = "SELECT t.relname, c.conname, \
+     CASE c.contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'f' THEN 'FOREIGN KEY' WHEN 'u' THEN 'UNIQUE' \
+       WHEN 'c' THEN 'CHECK' WHEN 'x' THEN 'EXCLUDE' ELSE c.contype::text END, \
+     pg_get_constraintdef(c.oid, true) \
+     FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
+     JOIN pg_namespace n ON n.oid = t.relnamespace \
+     WHERE n.nspname = current_schema() AND c.contype <> 'n' AND t.relkind IN ('r', 'p') \
+     ORDER BY 1, 2";
+
+/// Templates: `CREATE DATABASE ... TEMPLATE`, which copies files and runs
+/// no migration; sqlx's test harness clones the same way.
+#[cfg(feature = "testing")]
+impl super::engine::TemplateSql for Postgres {
+    fn lock(&self, name: &str) -> String {
+        format!(
+            "SELECT pg_advisory_lock(hashtext({}))",
+            self.literal(&format!("cofferdam-template:{name}"))
+        )
+    }
+
+    fn unlock(&self, name: &str) -> String {
+        format!(
+            "SELECT pg_advisory_unlock(hashtext({}))",
+            self.literal(&format!("cofferdam-template:{name}"))
+        )
+    }
+
+    fn exists(&self, name: &str) -> String {
+        format!(
+            "SELECT count(*) FROM pg_database WHERE datname = {}",
+            self.literal(name)
+        )
+    }
+
+    fn rename(&self, from: &str, to: &str) -> String {
+        format!("ALTER DATABASE \"{from}\" RENAME TO \"{to}\"")
+    }
+
+    fn clone_from(&self, name: &str, template: &str) -> String {
+        format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")
+    }
 }
