@@ -25,7 +25,8 @@
 //! - **It is refilled optimistically.** After such a full read finds the
 //!   history settled, the digest of the rows read is written with
 //!   `WHERE gen = <gen read before the rows>`: a history write that landed in
-//!   between bumped `gen`, and the refill then changes nothing.
+//!   between bumped `gen`, and the refill then changes nothing. A database
+//!   ahead of the binary is cached too; it just never matches this binary.
 //! - **An emptied table never matches**: the probe also asks whether the
 //!   history has any row, because MySQL's `TRUNCATE` fires no trigger.
 //! - Where the triggers cannot be created (a MySQL user without the
@@ -156,15 +157,18 @@ impl Table {
         probe: &Probe,
         rows: &[AppliedRevision],
     ) {
-        if probe.digest.is_some() {
+        let digest = of_rows(rows);
+        if probe.digest.as_deref() == Some(digest.as_str()) {
             return;
         }
+        // Also when the stored value is not NULL but stale (written by
+        // another version's digest, say): the counter alone proves that no
+        // history write came between the read and this write.
         let sql = Query::update()
             .table(self.digest_sea())
-            .value("digest", of_rows(rows))
+            .value("digest", digest)
             .and_where(Expr::col("id").eq(1))
             .and_where(Expr::col("gen").eq(probe.generation))
-            .and_where(Expr::col("digest").is_null())
             .to_sql(conn.backend());
         if let Err(error) = conn.execute_batch(&sql).await {
             tracing::debug!(error = %error.source, "could not refill the history digest");

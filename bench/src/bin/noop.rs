@@ -230,7 +230,14 @@ fn cofferdam_migrator(size: usize) -> cofferdam::Migrator {
 /// checksums at compile time; here the one script's checksum is computed
 /// once and shared, so the child does not pay 5,000 SHA-384s sqlx would not.
 fn sqlx_migrator(size: usize) -> sqlx::migrate::Migrator {
-    let checksum: Cow<'static, [u8]> = Cow::Owned(sqlx::migrate::checksum("SELECT 1"));
+    let checksum = sqlx::migrate::Migration::new(
+        1,
+        Cow::Borrowed("noop"),
+        sqlx::migrate::MigrationType::Simple,
+        AssertSqlSafe("SELECT 1").into_sql_str(),
+        false,
+    )
+    .checksum;
     sqlx::migrate::Migrator::with_migrations(
         (0..size)
             .map(|i| sqlx::migrate::Migration {
