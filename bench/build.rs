@@ -32,4 +32,33 @@ fn main() {
     let dir = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts");
     let path = std::path::Path::new(&dir).join("generated.rs");
     std::fs::write(&path, out).expect("writing generated.rs");
+    std::fs::write(std::path::Path::new(&dir).join("noop.rs"), noop_sets())
+        .expect("writing noop.rs");
+}
+
+/// For the no-op bench: one set per size of trivial revisions (an empty
+/// body), each after the previous one, and `set_name(size)`.
+fn noop_sets() -> String {
+    let mut out = String::new();
+    for size in [100, 1000, 5000] {
+        for i in 0..size {
+            let after = if i == 0 {
+                String::new()
+            } else {
+                format!(", after = noop{size}_{:04}", i - 1)
+            };
+            writeln!(
+                out,
+                "#[cofferdam::migration(set = \"noop_{size}\"{after})]\n\
+                 async fn noop{size}_{i:04}(_m: &mut cofferdam::Migration<'_>) -> cofferdam::Result<()> {{ Ok(()) }}"
+            )
+            .expect("writing to a String cannot fail");
+        }
+    }
+    out.push_str(
+        "/// The set of `size` generated revisions.\n\
+         pub fn set_name(size: usize) -> &'static str {\n    \
+         match size { 100 => \"noop_100\", 1000 => \"noop_1000\", _ => \"noop_5000\" }\n}\n",
+    );
+    out
 }

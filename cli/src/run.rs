@@ -174,22 +174,22 @@ impl Run {
         }
     }
 
-    /// Resolves once a signal arrived while no revision is running: the run
-    /// can then be dropped without leaving anything half done.
+    /// Resolves once a signal arrived before any revision started (while
+    /// the run waits for the lock, say): the run can then be dropped without
+    /// leaving anything half done.
     pub(super) async fn idle_abort(&self) {
         self.token.cancelled().await;
         loop {
-            let idle = self
-                .state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .running
-                .is_none();
-            if idle {
+            let not_started = {
+                let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                state.running.is_none() && state.done.is_empty()
+            };
+            if not_started {
                 return;
             }
-            // The runtime stops on its own after the running revision; this
-            // only covers a long wait before the next one starts.
+            // Once a revision has started, the runtime stops on its own
+            // before the next one and says where it stopped; dropping it
+            // here would race that (and, on a loaded machine, win it).
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -20,7 +20,7 @@ pub enum State {
 }
 
 impl State {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Applied => "applied",
             State::Started => "started",
@@ -109,10 +109,15 @@ impl Table {
     }
 
     /// The name for sea-query, which quotes it for each engine.
-    fn sea(&self) -> TableName {
-        match self.name.split_once('.') {
+    pub(crate) fn sea(&self) -> TableName {
+        Table::sea_name(&self.name)
+    }
+
+    /// `name` or `schema.name` for sea-query.
+    pub(crate) fn sea_name(name: &str) -> TableName {
+        match name.split_once('.') {
             Some((schema, table)) => (schema.to_owned(), table.to_owned()).into(),
-            None => self.name.clone().into(),
+            None => name.to_owned().into(),
         }
     }
 
@@ -151,30 +156,6 @@ impl Table {
         Error::Database {
             action: format!("reading history table `{}`", self.name),
             source,
-        }
-    }
-
-    /// The applied state of the history as one string, `id:checksum:state`
-    /// joined by `,` in byte order of id, or None where the engine cannot
-    /// aggregate it reliably. Reading one value is much cheaper than decoding
-    /// every row, which is all a start-up with nothing pending needs. A
-    /// missing table reads as None too.
-    pub(crate) async fn summary(&self, conn: &mut Conn) -> Result<Option<String>> {
-        let Some(aggregate) = conn.engine().summary_expr() else {
-            return Ok(None);
-        };
-        let sql = Query::select()
-            .expr(Expr::cust(aggregate))
-            .from(self.sea())
-            .to_sql(conn.backend());
-        match conn.fetch_text(&sql).await {
-            Ok(rows) => Ok(rows
-                .into_iter()
-                .next()
-                .and_then(|row| row.into_iter().next())
-                .flatten()),
-            Err(error) if conn.is_missing_table(&error) => Ok(None),
-            Err(source) => Err(self.reading(source)),
         }
     }
 

@@ -46,6 +46,7 @@ mod advice;
 mod apply;
 mod backend;
 mod check;
+mod digest;
 mod error;
 mod execute;
 mod graph;

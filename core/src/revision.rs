@@ -32,6 +32,10 @@ pub struct Revision {
     pub parents: &'static [&'static str],
     /// A hash of the function's tokens; formatting does not change it.
     pub checksum: &'static str,
+    /// `cofferdam_lint::history_entry_hash(id, checksum, "applied")`,
+    /// computed by the macro: what this revision adds to the history digest.
+    #[doc(hidden)]
+    pub entry: u128,
     /// The migration itself.
     pub up: MigrationFn,
     /// The reverse step (`down = ...`), if any.

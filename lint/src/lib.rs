@@ -94,6 +94,7 @@ mod dialect;
 mod dml;
 mod finding;
 mod gate;
+mod history_entry;
 mod leading;
 mod split;
 mod sql;
@@ -103,6 +104,7 @@ pub use builder::{classify_builder, column_type_narrows, modify_column_warning};
 pub use dml::{condition_always_true, value_is_constant};
 pub use finding::{Classification, Finding, Rebuild, Risk};
 pub use gate::Gate;
+pub use history_entry::history_entry_hash;
 pub use types::type_narrows;
 
 /// The SQL dialect a text is written in, which decides how it is tokenized and parsed

@@ -217,6 +217,9 @@ fn registration(
         let block = &function.block;
         quote!(#sig #block)
     });
+    // Precomputed so that a start-up at head sums constants instead of
+    // hashing every revision (see the runtime's `digest` module).
+    let entry = cofferdam_lint::history_entry_hash(&id, &checksum, "applied");
     let output_span = function.sig.output.span();
     let up = quote_spanned! {output_span=>
         fn __cofferdam_up<'a, 'c>(m: &'a mut ::cofferdam::Migration<'c>) -> ::cofferdam::__private::BoxFuture<'a> {
@@ -260,6 +263,7 @@ fn registration(
                     set: #set,
                     parents: &[#(#parents),*],
                     checksum: #checksum,
+                    entry: #entry,
                     up: __cofferdam_up,
                     down: #down,
                     transaction: #transaction,

@@ -96,10 +96,11 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
     /// None: the engine cannot, and the runtime measures it.
     fn measured_duration(&self, applied_at: &str) -> Option<String>;
 
-    /// An aggregate over the history table's `id`, `checksum` and `state`
-    /// giving `id:checksum:state` joined by `,` in byte order of id. None
-    /// where the engine cannot do it reliably.
-    fn summary_expr(&self) -> Option<&'static str>;
+    /// The statements that create the triggers clearing the history digest
+    /// (see [`crate::digest`]) on every write to `history`: each sets
+    /// `digest` to NULL and bumps `gen` in the one row of `digest`. Both
+    /// names are validated `name` or `schema.name`. Idempotent.
+    fn digest_triggers_sql(&self, history: &str, digest: &str) -> Vec<String>;
 
     /// How runs are serialised on the history table `table` (as the user
     /// spelled it). Every spelling of one table must give one lock.

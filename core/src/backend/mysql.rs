@@ -64,9 +64,28 @@ impl Engine for MySql {
         None
     }
 
-    fn summary_expr(&self) -> Option<&'static str> {
-        // GROUP_CONCAT truncates at 1 KiB by default: read the rows instead.
-        None
+    fn digest_triggers_sql(&self, history: &str, digest: &str) -> Vec<String> {
+        let quote = |name: &str| {
+            name.split('.')
+                .map(|part| format!("`{part}`"))
+                .collect::<Vec<_>>()
+                .join(".")
+        };
+        // Row triggers only (MySQL has no statement triggers), and TRUNCATE
+        // fires none: the digest probe also asks whether any row is left.
+        ["insert", "update", "delete"]
+            .into_iter()
+            .map(|event| {
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS {} AFTER {} ON {} FOR EACH ROW \
+                     UPDATE {} SET gen = gen + 1, digest = NULL WHERE id = 1",
+                    quote(&format!("{history}_digest_{event}")),
+                    event.to_uppercase(),
+                    quote(history),
+                    quote(digest)
+                )
+            })
+            .collect()
     }
 
     fn lock(&self, table: &str) -> LockMethod {

@@ -154,8 +154,30 @@ impl Engine for Postgres {
         Some("CAST(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000 AS BIGINT)".to_owned())
     }
 
-    fn summary_expr(&self) -> Option<&'static str> {
-        Some(r#"string_agg(id || ':' || checksum || ':' || state, ',' ORDER BY id COLLATE "C")"#)
+    fn digest_triggers_sql(&self, history: &str, digest: &str) -> Vec<String> {
+        let quote = |name: &str| {
+            name.split('.')
+                .map(|part| format!("\"{part}\""))
+                .collect::<Vec<_>>()
+                .join(".")
+        };
+        // The function lives beside the table; the trigger is per statement,
+        // so a run's many-row write clears the digest once. TRUNCATE too.
+        let function = quote(&format!("{history}_digest_stale"));
+        let trigger = history.rsplit('.').next().unwrap_or(history);
+        vec![
+            format!(
+                "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN UPDATE {} SET gen = gen + 1, digest = NULL WHERE id = 1; RETURN NULL; END $$",
+                quote(digest)
+            ),
+            format!(
+                "CREATE OR REPLACE TRIGGER \"{trigger}_digest_stale\" \
+                 AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {} \
+                 FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+                quote(history)
+            ),
+        ]
     }
 
     fn lock(&self, table: &str) -> LockMethod {

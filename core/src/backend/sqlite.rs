@@ -105,8 +105,24 @@ impl Engine for Sqlite {
         ))
     }
 
-    fn summary_expr(&self) -> Option<&'static str> {
-        Some("group_concat(id || ':' || checksum || ':' || state, ',' ORDER BY id)")
+    fn digest_triggers_sql(&self, history: &str, digest: &str) -> Vec<String> {
+        // A trigger lives in its table's schema, and its body may not
+        // qualify names: the digest table is found in that same schema.
+        let (schema, table) = match history.split_once('.') {
+            Some((schema, table)) => (format!("\"{schema}\"."), table),
+            None => (String::new(), history),
+        };
+        let digest = digest.rsplit('.').next().unwrap_or(digest);
+        ["insert", "update", "delete"]
+            .into_iter()
+            .map(|event| {
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS {schema}\"{table}_digest_{event}\" AFTER {} ON \"{table}\" \
+                     BEGIN UPDATE \"{digest}\" SET gen = gen + 1, digest = NULL WHERE id = 1; END",
+                    event.to_uppercase()
+                )
+            })
+            .collect()
     }
 
     fn read_only_url(&self, url: &str) -> Option<(String, String)> {
