@@ -156,7 +156,8 @@ impl fmt::Display for Constraint {
 }
 
 impl Snapshot {
-    /// Reads the catalog of the connected database, leaving out `history_table`.
+    /// Reads the catalog of the connected database, leaving out `history_table`
+    /// and the tables cofferdam keeps beside it.
     pub(crate) async fn read(
         conn: &mut Conn,
         history_table: &str,
@@ -164,7 +165,14 @@ impl Snapshot {
         let sql = conn.engine().snapshot_sql();
         let history = history_table.rsplit('.').next().unwrap_or(history_table);
         let mut snapshot = Snapshot::default();
-        let kept = |name: &str| !name.eq_ignore_ascii_case(history);
+        // The history table and what cofferdam keeps beside it (the digest
+        // of a cheap start-up, the lease lock) are not the user's schema.
+        let ours = [
+            history.to_owned(),
+            format!("{history}_digest"),
+            format!("{history}_lock"),
+        ];
+        let kept = |name: &str| !ours.iter().any(|ours| name.eq_ignore_ascii_case(ours));
         for row in conn.fetch_text(sql.columns).await? {
             let [table_name, name, data_type, not_null, default] = fields(row);
             if kept(&table_name) {
