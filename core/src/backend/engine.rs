@@ -129,4 +129,32 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
     fn check_backstop(&self) -> Option<(&'static str, &'static str)> {
         None
     }
+
+    /// `ty` as this engine stores it, so that a model compares equal to
+    /// what introspection reports (SQLite keeps one integer type, MySQL
+    /// has no time zone in `timestamp`). Identity by default.
+    fn stored_type(&self, ty: &crate::schema::Type) -> crate::schema::Type {
+        ty.clone()
+    }
+
+    /// Removes from an introspected table what the engine added on its own
+    /// (MySQL's index for each foreign key), so it does not show as drift.
+    fn normalise_indexes(&self, _table: &mut crate::schema::Table) {}
+
+    /// Whether `ALTER TABLE` can change a column's type, nullability or
+    /// default in place (not SQLite).
+    fn alters_columns(&self) -> bool {
+        true
+    }
+
+    /// Whether foreign keys can be added to or dropped from an existing
+    /// table (not SQLite).
+    fn alters_foreign_keys(&self) -> bool {
+        true
+    }
+
+    /// The statement that drops the database `name` (a shadow database).
+    fn drop_database(&self, name: &str) -> String {
+        format!("DROP DATABASE IF EXISTS {name}")
+    }
 }

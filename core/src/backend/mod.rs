@@ -38,6 +38,7 @@
 mod backstop;
 mod catalog;
 mod engine;
+pub(crate) mod introspect;
 mod lock;
 mod mysql;
 mod postgres;

@@ -77,6 +77,26 @@ impl Engine for MySql {
         }
     }
 
+    fn stored_type(&self, ty: &crate::schema::Type) -> crate::schema::Type {
+        use crate::schema::Type;
+        match ty {
+            // MySQL's `timestamp` has no time zone; sea-query creates one for both.
+            Type::TimestampTz => Type::Timestamp,
+            other => other.clone(),
+        }
+    }
+
+    fn normalise_indexes(&self, table: &mut crate::schema::Table) {
+        // InnoDB adds an index named after each foreign key that no other
+        // index starts with; it is the key's, not the model's.
+        let keys = table.foreign_keys.clone();
+        table.indexes.retain(|index| {
+            !keys
+                .iter()
+                .any(|key| !index.unique && index.name == key.name && index.columns == key.columns)
+        });
+    }
+
     fn columns_sql(&self, table: &str) -> String {
         let (schema, table) = match table.rsplit_once('.') {
             Some((schema, table)) => (self.literal(schema), table),

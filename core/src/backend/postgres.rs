@@ -66,6 +66,11 @@ impl Postgres {
 }
 
 impl Engine for Postgres {
+    fn drop_database(&self, name: &str) -> String {
+        // A pooled connection of ours may linger a moment after close.
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    }
+
     fn name(&self) -> &'static str {
         "postgres"
     }
