@@ -29,7 +29,7 @@
 //! | `stamp REV... \| head \| heads \| base` | record the database as being at REV, running nothing; other branches are kept, rows marked stamped | writes history only |
 //! | `resolve REV --applied \| --rolled-back` | settle a failed revision fixed by hand | writes history only |
 //! | `sql [--to REV] [--json]` | print the SQL `up` would run | reads history |
-//! | `new NAME [--after REV]... [--dir DIR]` | scaffold a migration file | no |
+//! | `new NAME [--after REV]... [--dir DIR] [--autogenerate [--shadow-url URL]]` | scaffold a migration file; `--autogenerate` writes the changes the models need | no (`--autogenerate`: a shadow database) |
 //!
 //! # Exit codes
 //!
@@ -63,6 +63,7 @@
 
 mod admin;
 mod check;
+mod codegen;
 mod database_url;
 mod errors;
 mod graph;
@@ -287,7 +288,7 @@ impl MigrateCommand {
             Verb::Stamp(args) => admin::stamp(&ctx, args).await,
             Verb::Resolve(args) => admin::resolve(&ctx, args).await,
             Verb::Sql(args) => sql::sql(&ctx, args).await,
-            Verb::New(args) => new::new(&ctx, args),
+            Verb::New(args) => new::new(&ctx, args).await,
         }
     }
 }

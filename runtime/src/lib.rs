@@ -91,7 +91,7 @@
 #![forbid(unsafe_code)]
 
 pub use cofferdam_core::*;
-pub use cofferdam_macros::{destructive, migration};
+pub use cofferdam_macros::{Model, destructive, migration};
 
 #[cfg(feature = "cli")]
 pub use cofferdam_cli as cli;
@@ -102,7 +102,7 @@ pub use cofferdam_drain as drain;
 /// What a migrations file needs: `use cofferdam::prelude::*;`.
 pub mod prelude {
     pub use cofferdam_core::prelude::*;
-    pub use cofferdam_macros::{destructive, migration};
+    pub use cofferdam_macros::{Model, destructive, migration};
 }
 
 // Not public API: the code `#[migration]` generates names

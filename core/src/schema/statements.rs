@@ -149,7 +149,7 @@ fn column_def(column: &Column, primary: bool) -> ColumnDef {
         Type::Blob => def.blob(),
         Type::Date => def.date(),
         Type::Time => def.time(),
-        Type::Timestamp => def.timestamp(),
+        Type::Timestamp => def.date_time(),
         Type::TimestampTz => def.timestamp_with_time_zone(),
         Type::Uuid => def.uuid(),
         Type::Json => def.json(),
