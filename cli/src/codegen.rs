@@ -102,8 +102,44 @@ pub(super) fn render(migration: &Migration<'_>) -> String {
         }
     };
     let parsed: syn::File = syn::parse2(file).expect("generated code parses");
-    let text = prettyplease::unparse(&parsed);
-    comments(&text)
+    let text = comments(&prettyplease::unparse(&parsed));
+    let text = rustfmt(&text).unwrap_or(text);
+    spaced(&text)
+}
+
+/// The code as rustfmt lays it out, which is what the user's `cargo fmt`
+/// will keep; None when rustfmt is not installed (prettyplease's layout
+/// is then kept, also valid and readable).
+fn rustfmt(text: &str) -> Option<String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(text.as_bytes()).ok()?;
+    let output = child.wait_with_output().ok()?;
+    let formatted = String::from_utf8(output.stdout).ok()?;
+    (output.status.success() && !formatted.trim().is_empty()).then_some(formatted)
+}
+
+/// A blank line between the header, the imports and each item.
+fn spaced(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut previous = "";
+    for line in text.lines() {
+        let starts_item = line.starts_with("use cofferdam::prelude")
+            || (line.starts_with("///") && !previous.starts_with("///") && !previous.is_empty());
+        if starts_item && !previous.trim().is_empty() {
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+        previous = line;
+    }
+    out
 }
 
 fn uses_actions(change: &Change) -> bool {
@@ -124,37 +160,51 @@ fn comment(text: &str) -> TokenStream {
     quote!(__comment!(#text);)
 }
 
-/// `__comment!("...");` lines as `// ...` comments, wrapped at about 90 columns.
+/// Each `__comment!("...");` (which the printer may have split over
+/// lines) as `// ...` lines at its indentation, wrapped at about 90 columns.
 fn comments(text: &str) -> String {
+    const MARK: &str = "__comment!(";
     let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        let indent = &line[..line.len() - trimmed.len()];
-        match trimmed
-            .strip_prefix("__comment!(\"")
-            .and_then(|rest| rest.strip_suffix("\");"))
-        {
-            Some(body) => {
-                let body = body.replace("\\\"", "\"");
-                let mut current = String::new();
-                for word in body.split(' ') {
-                    if !current.is_empty() && indent.len() + 3 + current.len() + word.len() > 92 {
-                        out.push_str(&format!("{indent}// {current}\n"));
-                        current.clear();
+    let mut rest = text;
+    while let Some(at) = rest.find(MARK) {
+        let line_start = rest[..at].rfind('\n').map_or(0, |i| i + 1);
+        let indent = &rest[line_start..at];
+        out.push_str(&rest[..line_start]);
+        let after = &rest[at + MARK.len()..];
+        let open = after.find('"').unwrap_or(0);
+        let mut body = String::new();
+        let mut chars = after[open + 1..].char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, escaped)) = chars.next() {
+                        body.push(escaped);
                     }
-                    if !current.is_empty() {
-                        current.push(' ');
-                    }
-                    current.push_str(word);
                 }
-                out.push_str(&format!("{indent}// {current}\n"));
-            }
-            None => {
-                out.push_str(line);
-                out.push('\n');
+                '"' => {
+                    end = open + 1 + i + 1;
+                    break;
+                }
+                c => body.push(c),
             }
         }
+        let close = after[end..].find(';').map_or(after.len(), |i| end + i + 1);
+        let mut current = String::new();
+        for word in body.split(' ') {
+            if !current.is_empty() && indent.len() + 3 + current.len() + word.len() > 92 {
+                out.push_str(&format!("{indent}// {current}\n"));
+                current.clear();
+            }
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+        out.push_str(&format!("{indent}// {current}"));
+        rest = &after[close..];
     }
+    out.push_str(rest);
     out
 }
 
@@ -276,9 +326,15 @@ fn column_def(column: &Column, primary: bool) -> TokenStream {
         Type::Bool => quote!(.boolean()),
         Type::Float => quote!(.float()),
         Type::Double => quote!(.double()),
-        Type::Decimal(Some((p, s))) => quote!(.decimal_len(#p, #s)),
+        Type::Decimal(Some((p, s))) => {
+            let (p, s) = (proc_macro2::Literal::u32_unsuffixed(*p), proc_macro2::Literal::u32_unsuffixed(*s));
+            quote!(.decimal_len(#p, #s))
+        }
         Type::Decimal(None) => quote!(.decimal()),
-        Type::Varchar(n) => quote!(.string_len(#n)),
+        Type::Varchar(n) => {
+            let n = proc_macro2::Literal::u32_unsuffixed(*n);
+            quote!(.string_len(#n))
+        }
         Type::Text => quote!(.text()),
         Type::Blob => quote!(.blob()),
         Type::Date => quote!(.date()),

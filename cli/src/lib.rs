@@ -47,6 +47,7 @@
 //! | 9    | the database could not be reached or refused the login |
 //! | 10   | another run holds the migration lock and `--lock-timeout` passed (SQLite: another program held the file busy as long) |
 //! | 11   | `status`: another run is applying a revision right now (it holds the migration lock); not a failure |
+//! | 12   | `check`: the models (`#[derive(Model)]`) and the schema the migrations reach disagree |
 //! | 130  | interrupted by SIGINT/SIGTERM: the running revision finished or rolled back, no later one started |
 //!
 //! A database *ahead* of this binary (every revision it knows is applied,
@@ -106,6 +107,8 @@ pub mod exit {
     pub const LOCKED: u8 = 10;
     /// `status`: another run is applying a revision right now.
     pub const RUNNING: u8 = 11;
+    /// `check`: the models and the schema the migrations reach disagree.
+    pub const MODELS: u8 = 12;
     /// Interrupted by a signal.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -127,6 +130,8 @@ Exit codes:
   10   another run holds the migration lock (raise --lock-timeout or retry);
        SQLite: another program held the database file busy as long
   11   status: another run is applying a revision right now (not a failure)
+  12   check: the models (#[derive(Model)]) and the migrations disagree;
+       write the migration with `migrate new NAME --autogenerate`
   130  interrupted by SIGINT/SIGTERM; the running revision finished or rolled back
 
 Database URL: --database-url, else DATABASE_URL, else DATABASE_URL in ./.env, else a SQLite

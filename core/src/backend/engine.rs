@@ -137,9 +137,10 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         ty.clone()
     }
 
-    /// Removes from an introspected table what the engine added on its own
-    /// (MySQL's index for each foreign key), so it does not show as drift.
-    fn normalise_indexes(&self, _table: &mut crate::schema::Table) {}
+    /// Removes from a table what the engine adds or spells on its own
+    /// (MySQL's index for each foreign key, RESTRICT for NO ACTION), so it
+    /// does not show as a difference.
+    fn normalise_table(&self, _table: &mut crate::schema::Table) {}
 
     /// Whether `ALTER TABLE` can change a column's type, nullability or
     /// default in place (not SQLite).

@@ -86,10 +86,19 @@ impl Engine for MySql {
         }
     }
 
-    fn normalise_indexes(&self, table: &mut crate::schema::Table) {
+    fn normalise_table(&self, table: &mut crate::schema::Table) {
         // InnoDB adds an index named after each foreign key that no other
         // index starts with; it is the key's, not the model's.
         let keys = table.foreign_keys.clone();
+        // MySQL reports an unspecified action as RESTRICT, which it treats
+        // as NO ACTION (the check is never deferred there).
+        for key in &mut table.foreign_keys {
+            for action in [&mut key.on_delete, &mut key.on_update] {
+                if *action == crate::schema::ForeignKeyAction::Restrict {
+                    *action = crate::schema::ForeignKeyAction::NoAction;
+                }
+            }
+        }
         table.indexes.retain(|index| {
             !keys
                 .iter()

@@ -183,7 +183,7 @@ impl Schema {
                     .map(|d| d.normalised(&column.ty))
                     .filter(|d| !matches!(d, ColumnDefault::Null));
             }
-            engine.normalise_indexes(table);
+            engine.normalise_table(table);
             // The primary key's own index is the key, not an index.
             let key = table.primary_key.clone();
             table.indexes.retain(|i| !(i.unique && i.columns == key));

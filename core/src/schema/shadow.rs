@@ -61,7 +61,9 @@ impl ShadowDatabase {
         );
         let backend = Backend::from_url(target)?;
         if backend == Backend::Sqlite {
-            let url = format!("sqlite://{name}?mode=memory");
+            // The `file:` form is what makes SQLite share one in-memory database
+            // by name between connections (sqlx names its own `:memory:` so).
+            let url = format!("sqlite:file:{name}?mode=memory&cache=shared");
             let conn = Conn::connect(&url, TIMEOUT, TIMEOUT).await?;
             return Ok(ShadowDatabase {
                 url,

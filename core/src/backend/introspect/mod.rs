@@ -42,6 +42,9 @@ pub(crate) async fn introspect(url: &str, ignore: &[&str]) -> Result<Schema> {
     schema
         .tables
         .retain(|name, _| !ignore.iter().any(|i| i.eq_ignore_ascii_case(name)));
+    schema
+        .unsupported
+        .retain(|note| !ignore.iter().any(|i| note.contains(&format!("`{i}`"))));
     Ok(schema)
 }
 
