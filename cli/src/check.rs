@@ -101,7 +101,11 @@ pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
     }
     let mut model_changes = Vec::new();
     if !args.offline && !ctx.migrator.model_schema().tables.is_empty() {
-        match ctx.migrator.autogenerate(&ctx.url, args.shadow_url.as_deref(), false).await {
+        match ctx
+            .migrator
+            .autogenerate(&ctx.url, args.shadow_url.as_deref(), false)
+            .await
+        {
             Ok(found) if !found.diff.changes.is_empty() => {
                 model_changes = found.diff.changes.iter().map(|c| c.describe()).collect();
                 problems.push(Problem {

@@ -75,7 +75,7 @@ pub(super) fn render(migration: &Migration<'_>) -> String {
         " Undoes `{}`; what a drop lost does not come back, only the shape.",
         migration.name
     );
-    let action_import = migration.changes.iter().any(|c| uses_actions(c)).then(|| {
+    let action_import = migration.changes.iter().any(uses_actions).then(|| {
         quote!(
             use cofferdam::sea_query::ForeignKeyAction;
         )
@@ -327,7 +327,10 @@ fn column_def(column: &Column, primary: bool) -> TokenStream {
         Type::Float => quote!(.float()),
         Type::Double => quote!(.double()),
         Type::Decimal(Some((p, s))) => {
-            let (p, s) = (proc_macro2::Literal::u32_unsuffixed(*p), proc_macro2::Literal::u32_unsuffixed(*s));
+            let (p, s) = (
+                proc_macro2::Literal::u32_unsuffixed(*p),
+                proc_macro2::Literal::u32_unsuffixed(*s),
+            );
             quote!(.decimal_len(#p, #s))
         }
         Type::Decimal(None) => quote!(.decimal()),

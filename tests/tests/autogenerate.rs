@@ -184,10 +184,17 @@ async fn models_become_verified_changes_on_every_backend() {
         let described: Vec<String> = found.diff.changes.iter().map(Change::describe).collect();
         assert_eq!(
             described[..2],
-            ["create table authors".to_owned(), "create table articles".to_owned()],
+            [
+                "create table authors".to_owned(),
+                "create table articles".to_owned()
+            ],
             "{backend:?}: parents first: {described:#?}"
         );
-        assert!(found.unexpressible.is_empty(), "{backend:?}: {:?}", found.unexpressible);
+        assert!(
+            found.unexpressible.is_empty(),
+            "{backend:?}: {:?}",
+            found.unexpressible
+        );
         assert!(
             found.leftover.is_empty(),
             "{backend:?}: the shadow should match the models after the changes: {:?}",
@@ -202,12 +209,22 @@ async fn the_generated_file_is_the_committed_one() {
     let code = migrate(
         from_scratch(),
         "sqlite://unused.db?mode=rwc",
-        &["new", "create_blog", "--autogenerate", "--dir", dir.to_str().unwrap()],
+        &[
+            "new",
+            "create_blog",
+            "--autogenerate",
+            "--dir",
+            dir.to_str().unwrap(),
+        ],
     )
     .await;
     assert_eq!(code, 0);
-    assert!(!std::path::Path::new("unused.db").exists(), "the target database is not created");
-    let generated = std::fs::read_to_string(dir.join("create_blog.rs")).expect("the file was written");
+    assert!(
+        !std::path::Path::new("unused.db").exists(),
+        "the target database is not created"
+    );
+    let generated =
+        std::fs::read_to_string(dir.join("create_blog.rs")).expect("the file was written");
     let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/autogen/create_blog.rs");
     if std::env::var_os("COFFERDAM_BLESS").is_some() {
         std::fs::write(committed, &generated).expect("bless");
@@ -226,17 +243,37 @@ async fn the_generated_migration_applies_and_leaves_no_difference() {
         let Some(db) = fresh_database(backend).await else {
             continue;
         };
-        migrator().up(&db.url).await.unwrap_or_else(|e| panic!("{backend:?}: {}", cofferdam::report(&e)));
-        assert!(db.tables().await.contains(&"articles".to_owned()), "{backend:?}");
+        migrator()
+            .up(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("{backend:?}: {}", cofferdam::report(&e)));
+        assert!(
+            db.tables().await.contains(&"articles".to_owned()),
+            "{backend:?}"
+        );
         let live = migrator().live_schema(&db.url).await.unwrap();
         let engine = cofferdam::Backend::from_url(&db.url).unwrap();
         let left = schema::diff(&live, &migrator().model_schema(), engine);
         assert!(left.is_empty(), "{backend:?}: {left:#?}");
         // And autogenerate, through the shadow, has nothing left to write.
         let dir = scratch_dir(&format!("again_{backend:?}"));
-        let code = migrate(migrator(), &db.url, &["new", "again", "--autogenerate", "--dir", dir.to_str().unwrap()]).await;
+        let code = migrate(
+            migrator(),
+            &db.url,
+            &[
+                "new",
+                "again",
+                "--autogenerate",
+                "--dir",
+                dir.to_str().unwrap(),
+            ],
+        )
+        .await;
         assert_eq!(code, 0, "{backend:?}");
-        assert!(!dir.join("again.rs").exists(), "{backend:?}: nothing to write");
+        assert!(
+            !dir.join("again.rs").exists(),
+            "{backend:?}: nothing to write"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
@@ -263,7 +300,11 @@ async fn check_fails_on_a_model_change_without_a_migration() {
             ],
             "{backend:?}"
         );
-        assert!(found.leftover.is_empty(), "{backend:?}: {:?}", found.leftover);
+        assert!(
+            found.leftover.is_empty(),
+            "{backend:?}: {:?}",
+            found.leftover
+        );
     }
 }
 
@@ -275,16 +316,36 @@ async fn a_dropped_field_is_written_unreviewed() {
         };
         let dir = scratch_dir(&format!("drop_{backend:?}"));
         let dropped = migrator().models("autogen_dropped");
-        let code = migrate(dropped, &db.url, &["new", "drop_body", "--autogenerate", "--dir", dir.to_str().unwrap()]).await;
+        let code = migrate(
+            dropped,
+            &db.url,
+            &[
+                "new",
+                "drop_body",
+                "--autogenerate",
+                "--dir",
+                dir.to_str().unwrap(),
+            ],
+        )
+        .await;
         assert_eq!(code, 0, "{backend:?}");
         let text = std::fs::read_to_string(dir.join("drop_body.rs")).unwrap();
         assert!(text.contains(r#".drop_column("body")"#), "{text}");
-        assert!(text.contains("// loses data: every value of `articles.body`"), "{text}");
-        assert!(!text.contains("\n#[destructive"), "not marked reviewed: {text}");
+        assert!(
+            text.contains("// loses data: every value of `articles.body`"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("\n#[destructive"),
+            "not marked reviewed: {text}"
+        );
         if backend == Backend::Sqlite {
             // The trybuild case that shows it does not build, kept equal to
             // what the generator writes (as a root revision, plus a main).
-            let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/autogenerate/drop_unreviewed.rs");
+            let fixture = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/ui/autogenerate/drop_unreviewed.rs"
+            );
             let expected = format!(
                 "{}\nfn main() {{}}\n",
                 text.replace("after = crate::create_blog::create_blog, ", "")
@@ -297,4 +358,3 @@ async fn a_dropped_field_is_written_unreviewed() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
-

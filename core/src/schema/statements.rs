@@ -49,13 +49,13 @@ impl Change {
             }
             Change::AddColumn { table, column } => vec![sql(sea_query::Table::alter()
                 .table(table.clone())
-                .add_column(&mut column_def(column, false)))],
+                .add_column(column_def(column, false)))],
             Change::DropColumn { table, column } => vec![sql(sea_query::Table::alter()
                 .table(table.clone())
                 .drop_column(column.name.clone()))],
             Change::AlterColumn { table, to, .. } => vec![sql(sea_query::Table::alter()
                 .table(table.clone())
-                .modify_column(&mut column_def(to, false)))],
+                .modify_column(column_def(to, false)))],
             Change::CreateIndex { table, index } => vec![sql(&create_index(table, index))],
             Change::DropIndex { table, index } => vec![sql(sea_query::Index::drop()
                 .name(index.name.clone())

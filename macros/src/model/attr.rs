@@ -53,6 +53,8 @@ pub(super) struct References {
     pub on_update: Action,
 }
 
+// The names are SQL's (`NO ACTION`), as in sea-query.
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, Copy)]
 pub(super) enum Action {
     NoAction,
@@ -213,9 +215,9 @@ fn default_value(meta: &ParseNestedMeta<'_>) -> syn::Result<TokenStream> {
         Expr::Lit(ExprLit { lit, .. }) => (false, lit),
         Expr::Unary(ExprUnary {
             op: UnOp::Neg(_),
-            expr,
+            expr: operand,
             ..
-        }) => match &**expr {
+        }) => match &**operand {
             Expr::Lit(ExprLit { lit, .. }) => (true, lit),
             _ => return Err(bad_default(&expr)),
         },

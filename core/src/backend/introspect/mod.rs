@@ -25,7 +25,7 @@ pub(crate) async fn introspect(url: &str, ignore: &[&str]) -> Result<Schema> {
         url: redact(url),
         source,
     };
-    let mut schema = match Backend::from_url(url)? {
+    let mut schema: Schema = match Backend::from_url(url)? {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => sqlite::read(url).await.map_err(failed)?,
         #[cfg(feature = "postgres")]

@@ -92,7 +92,8 @@ async fn read_with(pool: &sqlx::PgPool) -> Result<Schema, sqlx::Error> {
             });
         }
         // PostgreSQL 15 lists each NOT NULL as a check; nullability is compared already.
-        let not_null = |expr: &str| expr.trim_end().ends_with("IS NOT NULL") && !expr.contains(" AND ");
+        let not_null =
+            |expr: &str| expr.trim_end().ends_with("IS NOT NULL") && !expr.contains(" AND ");
         for check in def.check_constraints.iter().filter(|c| !not_null(&c.expr)) {
             schema.unsupported.push(format!(
                 "the check constraint `{}` on `{name}` ({})",
