@@ -28,6 +28,8 @@
 //! | `check [--json] [--offline] [--allow-destructive]` | the CI gate | reads (`--offline`: no) |
 //! | `stamp REV... \| head \| heads \| base` | record the database as being at REV, running nothing; other branches are kept, rows marked stamped | writes history only |
 //! | `resolve REV --applied \| --rolled-back` | settle a failed revision fixed by hand | writes history only |
+//! | `diff [--json] [--shadow-url URL]` | live drift: the schema against what the applied revisions made | reads (and a shadow database) |
+//! | `baseline REV [--json] [--shadow-url URL]` | stamp REV only if the live schema is REV's | writes history only |
 //! | `sql [--to REV] [--json]` | print the SQL `up` would run | reads history |
 //! | `new NAME [--after REV]... [--dir DIR] [--autogenerate [--shadow-url URL]]` | scaffold a migration file; `--autogenerate` writes the changes the models need | no (`--autogenerate`: a shadow database) |
 //!
@@ -48,6 +50,7 @@
 //! | 10   | another run holds the migration lock and `--lock-timeout` passed (SQLite: another program held the file busy as long) |
 //! | 11   | `status`: another run is applying a revision right now (it holds the migration lock); not a failure |
 //! | 12   | `check`: the models (`#[derive(Model)]`) and the schema the migrations reach disagree |
+//! | 13   | `diff`: the live schema differs from what the applied revisions made; `baseline`: it is not the revision's schema, nothing was stamped |
 //! | 130  | interrupted by SIGINT/SIGTERM: the running revision finished or rolled back, no later one started |
 //!
 //! A database *ahead* of this binary (every revision it knows is applied,
@@ -68,6 +71,7 @@ mod codegen;
 mod database_url;
 mod errors;
 mod graph;
+mod live;
 mod new;
 mod output;
 mod read;
@@ -109,6 +113,9 @@ pub mod exit {
     pub const RUNNING: u8 = 11;
     /// `check`: the models and the schema the migrations reach disagree.
     pub const MODELS: u8 = 12;
+    /// `diff`: the live schema differs from what the applied revisions made;
+    /// `baseline`: it is not the schema of the revision named.
+    pub const SCHEMA_DRIFT: u8 = 13;
     /// Interrupted by a signal.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -132,6 +139,8 @@ Exit codes:
   11   status: another run is applying a revision right now (not a failure)
   12   check: the models (#[derive(Model)]) and the migrations disagree;
        write the migration with `migrate new NAME --autogenerate`
+  13   diff: the live schema differs from what the applied revisions made;
+       baseline: the live schema is not the revision's (nothing stamped)
   130  interrupted by SIGINT/SIGTERM; the running revision finished or rolled back
 
 Database URL: --database-url, else DATABASE_URL, else DATABASE_URL in ./.env, else a SQLite
@@ -202,6 +211,10 @@ enum Verb {
     Sql(sql::SqlArgs),
     /// Create a new migration file whose parent is the current head
     New(new::NewArgs),
+    /// Compare the live schema with what the applied revisions made (hand edits); exit 13 when they differ
+    Diff(live::DiffArgs),
+    /// Stamp REV on a database built before cofferdam, only if its schema is what the migrations reach at REV
+    Baseline(live::BaselineArgs),
 }
 
 impl Verb {
@@ -211,6 +224,8 @@ impl Verb {
             Verb::Graph(a) => a.json,
             Verb::Check(a) => a.json,
             Verb::Sql(a) => a.json,
+            Verb::Diff(a) => a.json,
+            Verb::Baseline(a) => a.json,
             _ => false,
         }
     }
@@ -294,6 +309,8 @@ impl MigrateCommand {
             Verb::Resolve(args) => admin::resolve(&ctx, args).await,
             Verb::Sql(args) => sql::sql(&ctx, args).await,
             Verb::New(args) => new::new(&ctx, args).await,
+            Verb::Diff(args) => live::diff(&ctx, args).await,
+            Verb::Baseline(args) => live::baseline(&ctx, args).await,
         }
     }
 }

@@ -358,3 +358,85 @@ async fn a_dropped_field_is_written_unreviewed() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// SQL that changes `articles.score` from double to single precision, where
+/// the engine can do it in place (not SQLite).
+fn narrow_score(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some("ALTER TABLE articles ALTER COLUMN score TYPE real"),
+        Backend::MySql => Some("ALTER TABLE articles MODIFY score float NOT NULL"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn diff_reports_hand_edits_in_the_live_database() {
+    for backend in BACKENDS {
+        let Some(db) = fresh_database(backend).await else {
+            continue;
+        };
+        migrator().up(&db.url).await.unwrap();
+        assert_eq!(
+            migrate(migrator(), &db.url, &["diff"]).await,
+            0,
+            "{backend:?}: no edits yet"
+        );
+        db.execute("CREATE INDEX hand_idx ON articles (views)")
+            .await;
+        if let Some(sql) = narrow_score(backend) {
+            db.execute(sql).await;
+        }
+        assert_eq!(
+            migrate(migrator(), &db.url, &["diff", "--json"]).await,
+            cofferdam::cli::exit::SCHEMA_DRIFT,
+            "{backend:?}"
+        );
+        let drift = migrator().drift(&db.url, None).await.unwrap();
+        let found: Vec<String> = drift.changes.iter().map(Change::describe_drift).collect();
+        let mut expected = Vec::new();
+        if narrow_score(backend).is_some() {
+            expected.push("changed column: articles.score (type Double -> Float)".to_owned());
+        }
+        expected.push("extra index hand_idx on articles (views)".to_owned());
+        assert_eq!(found, expected, "{backend:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn baseline_stamps_a_matching_database_and_refuses_another() {
+    for backend in BACKENDS {
+        for matching in [true, false] {
+            let Some(db) = fresh_database(backend).await else {
+                continue;
+            };
+            // Built without cofferdam, as `create_all` would.
+            let engine = cofferdam::Backend::from_url(&db.url).unwrap();
+            let built = schema::diff(
+                &schema::Schema::default(),
+                &migrator().model_schema(),
+                engine,
+            );
+            for change in &built.changes {
+                for sql in change.statements(engine) {
+                    db.execute(&sql).await;
+                }
+            }
+            if !matching {
+                db.execute("ALTER TABLE articles ADD COLUMN legacy_flag integer")
+                    .await;
+            }
+            let code = migrate(migrator(), &db.url, &["baseline", "create_blog"]).await;
+            let stamped = db.tables().await.contains(&"cofferdam_history".to_owned());
+            if matching {
+                assert_eq!(code, 0, "{backend:?}");
+                assert!(stamped, "{backend:?}");
+                let history = db.history("cofferdam_history").await;
+                assert_eq!(history.len(), 1, "{backend:?}: {history:?}");
+                assert_eq!(history[0].0, "create_blog", "{backend:?}");
+            } else {
+                assert_eq!(code, cofferdam::cli::exit::SCHEMA_DRIFT, "{backend:?}");
+                assert!(!stamped, "{backend:?}: nothing is stamped");
+            }
+        }
+    }
+}

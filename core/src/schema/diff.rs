@@ -170,6 +170,44 @@ impl Change {
         }
     }
 
+    /// The change read as drift, from what the migrations made to what the
+    /// live database has: `extra index articles_views_idx on articles (views)`.
+    pub fn describe_drift(&self) -> String {
+        match self {
+            Change::CreateTable(t) => {
+                format!("extra table {} (not created by any migration)", t.name)
+            }
+            Change::DropTable(t) => format!("missing table {}", t.name),
+            Change::AddColumn { table, column } => format!("extra column {table}.{}", column.name),
+            Change::DropColumn { table, column } => {
+                format!("missing column {table}.{}", column.name)
+            }
+            Change::AlterColumn { .. } => format!(
+                "changed column: {}",
+                self.describe().trim_start_matches("alter column ")
+            ),
+            Change::CreateIndex { table, index } => format!(
+                "extra {}index {} on {table} ({})",
+                if index.unique { "unique " } else { "" },
+                index.name,
+                index.columns.join(", ")
+            ),
+            Change::DropIndex { table, index } => format!(
+                "missing index {} on {table} ({})",
+                index.name,
+                index.columns.join(", ")
+            ),
+            Change::AddForeignKey { table, key } => format!(
+                "extra foreign key {table} ({}) -> {}",
+                key.columns.join(", "),
+                key.ref_table
+            ),
+            Change::DropForeignKey { table, key } => {
+                format!("missing foreign key {} on {table}", key.name)
+            }
+        }
+    }
+
     /// One line for a person: `add column articles.slug`.
     pub fn describe(&self) -> String {
         match self {
