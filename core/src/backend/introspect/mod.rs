@@ -1,11 +1,12 @@
 //! Reading a live schema with sea-schema, one file per engine, into the
 //! normalised [`Schema`].
 //!
-//! sea-schema 0.18 (on sea-query 1.0 and sqlx 0.9, as we are) reads
-//! columns, types, defaults, keys and foreign keys on all three engines. On
-//! PostgreSQL it reports unique indexes only, so plain indexes are read
-//! with one catalog query there (`postgres.rs`). sea-schema wants a pool;
-//! each read opens a pool of one connection and closes it.
+//! SQLite and MySQL/MariaDB are read with sea-schema 0.18 (on sea-query
+//! 1.0 and sqlx 0.9, as we are): columns, types, defaults, keys, indexes
+//! and foreign keys. sea-schema wants a pool; each read opens a pool of one
+//! connection and closes it. PostgreSQL is read from `pg_catalog` in three
+//! queries instead: sea-schema took 242 s for 200 tables there (the
+//! reason, measured, is in `postgres.rs`).
 
 mod mysql;
 mod postgres;
