@@ -139,6 +139,48 @@ mod blog_dropped {
     }
 }
 
+/// The blog with every other kind of change: a type, a default, a unique
+/// index made plain, a new column with a foreign key to an existing table.
+mod blog_v3 {
+    use cofferdam::Model;
+
+    #[allow(dead_code)]
+    #[derive(Model)]
+    #[model(table = "authors", set = "autogen_v3")]
+    pub struct Author {
+        #[model(primary_key, auto_increment)]
+        pub id: i64,
+        #[model(len = 100, unique)]
+        pub name: String,
+        pub email: Option<String>,
+        #[model(default = true)]
+        pub active: bool,
+    }
+
+    #[allow(dead_code)]
+    #[derive(Model)]
+    #[model(table = "articles", set = "autogen_v3", index(columns = [author_id, published_at]))]
+    pub struct Article {
+        #[model(primary_key)]
+        pub id: i64,
+        #[model(len = 200, index)]
+        pub slug: String,
+        #[model(references(authors.id, on_delete = cascade))]
+        pub author_id: i64,
+        pub body: Option<String>,
+        #[model(len = 20, default = "draft")]
+        pub state: String,
+        #[model(default = 1)]
+        pub views: i32,
+        pub score: f32,
+        pub published_at: Option<super::chrono::NaiveDateTime>,
+        #[model(default_sql = "CURRENT_TIMESTAMP")]
+        pub created_at: super::chrono::NaiveDateTime,
+        #[model(references(authors.id, on_delete = set_null))]
+        pub editor_id: Option<i64>,
+    }
+}
+
 const BACKENDS: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::MySql];
 
 /// This test binary's migrations (the committed generated file).
@@ -437,6 +479,49 @@ async fn baseline_stamps_a_matching_database_and_refuses_another() {
                 assert_eq!(code, cofferdam::cli::exit::SCHEMA_DRIFT, "{backend:?}");
                 assert!(!stamped, "{backend:?}: nothing is stamped");
             }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_kind_of_change_applies_or_is_reported() {
+    for backend in BACKENDS {
+        let Some(db) = fresh_database(backend).await else {
+            continue;
+        };
+        let found = migrator()
+            .models("autogen_v3")
+            .autogenerate(&db.url, None, true)
+            .await
+            .unwrap_or_else(|e| panic!("{backend:?}: {}", cofferdam::report(&e)));
+        let described: Vec<String> = found.diff.changes.iter().map(Change::describe).collect();
+        assert_eq!(
+            described,
+            [
+                "drop index articles_slug_key on articles",
+                "add column articles.editor_id",
+                "alter column articles.views (default 0 -> 1)",
+                "alter column articles.score (type Double -> Float)",
+                "create index articles_slug_idx on articles (slug)",
+                "add foreign key articles (editor_id) -> authors (id)",
+            ],
+            "{backend:?}"
+        );
+        if backend == Backend::Sqlite {
+            // SQLite alters neither columns nor foreign keys in place: said, not written.
+            assert_eq!(found.unexpressible.len(), 3, "{:?}", found.unexpressible);
+            assert_eq!(found.leftover.len(), 3, "{:?}", found.leftover);
+        } else {
+            assert!(
+                found.unexpressible.is_empty(),
+                "{backend:?}: {:?}",
+                found.unexpressible
+            );
+            assert!(
+                found.leftover.is_empty(),
+                "{backend:?}: {:?}",
+                found.leftover
+            );
         }
     }
 }

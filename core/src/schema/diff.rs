@@ -320,10 +320,19 @@ pub fn diff(current: &Schema, target: &Schema, backend: Backend) -> Diff {
             if let Some(old) = now.column(&column.name)
                 && old != column
             {
+                // What only differs in spelling is shown as the model spells it.
+                let to = raw_column(name, column);
+                let mut from = old.clone();
+                if old.ty == column.ty {
+                    from.ty = to.ty.clone();
+                }
+                if old.default == column.default {
+                    from.default = to.default.clone();
+                }
                 columns.push(Change::AlterColumn {
                     table: name.clone(),
-                    from: old.clone(),
-                    to: raw_column(name, column),
+                    from,
+                    to,
                 });
             }
         }
