@@ -387,3 +387,70 @@ fn column_def(column: &Column, primary: bool) -> TokenStream {
     });
     quote!(ColumnDef::new(#name) #ty #null #auto #key #default)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cofferdam_core::schema::{Diff, Schema};
+
+    fn articles(column: &str) -> Schema {
+        let mut table = Table::new("articles");
+        table.columns.push(Column::new("id", Type::BigInt));
+        let mut extra = Column::new(column, Type::Text);
+        extra.nullable = true;
+        table.columns.push(extra);
+        table.primary_key = vec!["id".to_owned()];
+        let mut schema = Schema::default();
+        schema.tables.insert("articles".to_owned(), table);
+        schema
+    }
+
+    #[test]
+    fn a_drop_and_an_add_of_one_type_are_offered_as_a_rename() {
+        let diff: Diff = cofferdam_core::schema::diff(
+            &articles("body"),
+            &articles("content"),
+            cofferdam_core::Backend::Postgres,
+        );
+        assert_eq!(
+            diff.rename_candidates,
+            [(
+                "articles".to_owned(),
+                "body".to_owned(),
+                "content".to_owned()
+            )]
+        );
+        let text = render(&Migration {
+            name: "rename_body",
+            after: &["crate::create_articles".to_owned()],
+            changes: &diff.changes,
+            renames: &diff.rename_candidates,
+            left_out: &[],
+            source: "a test".to_owned(),
+        });
+        assert!(
+            text.contains("// rename? `articles.body` was dropped and `articles.content` added"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"rename_column("body", "content")"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("// loses data: every value of `articles.body`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("#[migration(after = crate::create_articles, down = undo_rename_body)]"),
+            "{text}"
+        );
+        // The down adds the column back and drops the new one.
+        let down = &text[text.find("async fn undo_rename_body").unwrap()..];
+        assert!(
+            down.contains(r#"drop_column("content")"#)
+                && down.contains(r#"ColumnDef::new("body")"#),
+            "{down}"
+        );
+        syn::parse_file(&text).expect("the generated file parses");
+    }
+}
