@@ -268,6 +268,14 @@ async fn the_generated_file_is_the_committed_one() {
     let generated =
         std::fs::read_to_string(dir.join("create_blog.rs")).expect("the file was written");
     let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/autogen/create_blog.rs");
+    let rustfmt = std::process::Command::new("rustfmt")
+        .arg("--version")
+        .output();
+    if rustfmt.is_err() && !cofferdam_tests::all_backends_required() {
+        // Without rustfmt the generator keeps prettyplease's layout.
+        eprintln!("note: skipped the comparison with the committed file: rustfmt is not installed");
+        return;
+    }
     if std::env::var_os("COFFERDAM_BLESS").is_some() {
         std::fs::write(committed, &generated).expect("bless");
     }
@@ -317,6 +325,16 @@ async fn the_generated_migration_applies_and_leaves_no_difference() {
             "{backend:?}: nothing to write"
         );
         let _ = std::fs::remove_dir_all(&dir);
+        // The generated `down` undoes it.
+        migrator()
+            .down(&db.url, cofferdam::Down::Steps(1))
+            .await
+            .unwrap_or_else(|e| panic!("{backend:?}: {}", cofferdam::report(&e)));
+        let tables = db.tables().await;
+        assert!(
+            !tables.contains(&"articles".to_owned()) && !tables.contains(&"authors".to_owned()),
+            "{backend:?}: {tables:?}"
+        );
     }
 }
 
