@@ -12,4 +12,5 @@ fn ui() {
     // must not build until reviewed (kept equal to the generator's output
     // by tests/autogenerate.rs).
     cases.compile_fail("ui/autogenerate/*.rs");
+    cases.compile_fail("ui/model/*.rs");
 }
