@@ -34,6 +34,8 @@ fn main() {
     std::fs::write(&path, out).expect("writing generated.rs");
     std::fs::write(std::path::Path::new(&dir).join("noop.rs"), noop_sets())
         .expect("writing noop.rs");
+    let path = std::path::Path::new(&dir).join("models.rs");
+    std::fs::write(&path, models()).expect("writing models.rs");
 }
 
 /// For the no-op bench: one set per size of trivial revisions (an empty
@@ -60,5 +62,34 @@ fn noop_sets() -> String {
          pub fn set_name(size: usize) -> &'static str {\n    \
          match size { 100 => \"noop_100\", 1000 => \"noop_1000\", _ => \"noop_5000\" }\n}\n",
     );
+    out
+}
+
+/// The autogenerate benchmark's model: 200 `#[derive(Model)]` structs of 10
+/// columns, 2 indexes and 1 foreign key each (to the previous table).
+fn models() -> String {
+    let mut out = String::new();
+    for i in 0..200 {
+        let parent = if i == 0 { 0 } else { i - 1 };
+        writeln!(
+            out,
+            "#[allow(dead_code)]\n\
+             #[derive(cofferdam::Model)]\n\
+             #[model(table = \"m_{i}\", set = \"bench_models\", index(columns = [parent_id, created_at]))]\n\
+             pub struct M{i} {{\n    \
+             #[model(primary_key, auto_increment)] pub id: i64,\n    \
+             #[model(references(m_{parent}.id, on_delete = cascade))] pub parent_id: Option<i64>,\n    \
+             #[model(len = 100, unique)] pub name: String,\n    \
+             pub email: Option<String>,\n    \
+             pub score: f64,\n    \
+             #[model(default = 0)] pub views: i32,\n    \
+             #[model(default = true)] pub active: bool,\n    \
+             pub body: Option<String>,\n    \
+             #[model(default_sql = \"CURRENT_TIMESTAMP\")] pub created_at: NaiveDateTime,\n    \
+             pub flag: i16,\n\
+             }}\n"
+        )
+        .expect("writing to a String cannot fail");
+    }
     out
 }

@@ -4,8 +4,10 @@
 //! code of the first, in this order: several heads (6), a failed revision
 //! (4), a revision another run is applying right now (11), applied
 //! revisions unknown to the code (8), checksum drift (7), pending
-//! destructive revisions (5). When all is well it prints one calm
-//! line and exits 0.
+//! destructive revisions (5), models that the migrations do not reach
+//! (12, when the binary links `#[derive(Model)]` structs of the
+//! migrator's model set). When all is well it prints one calm line and
+//! exits 0.
 
 use super::errors::code_for;
 use super::output::plural;
@@ -25,6 +27,9 @@ pub(super) struct CheckArgs {
     /// List pending destructive revisions without failing on them (report-only CI step)
     #[arg(long)]
     allow_destructive: bool,
+    /// The empty scratch database to compare the models on [default: in-memory SQLite, or a temporary cfdm_shadow_* database on the same server]
+    #[arg(long, value_name = "URL")]
+    shadow_url: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -119,6 +124,35 @@ pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
             ),
         });
     }
+    let mut model_changes = Vec::new();
+    if !args.offline && !ctx.migrator.model_schema().tables.is_empty() {
+        match ctx
+            .migrator
+            .autogenerate(&ctx.url, args.shadow_url.as_deref(), false)
+            .await
+        {
+            Ok(found) if !found.diff.changes.is_empty() => {
+                model_changes = found.diff.changes.iter().map(|c| c.describe()).collect();
+                problems.push(Problem {
+                    kind: "models_differ",
+                    exit_code: exit::MODELS,
+                    message: format!(
+                        "the models of set `{}` and the schema the migrations reach disagree on {} ({}):\n{}",
+                        ctx.migrator.models_set(),
+                        found.backend,
+                        plural(model_changes.len(), "change"),
+                        model_changes.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n")
+                    ),
+                    hint: Some(
+                        "A model changed without a migration: run `migrate new NAME --autogenerate`, review the file, commit it."
+                            .to_owned(),
+                    ),
+                });
+            }
+            Ok(_) => {}
+            Err(error) => problems.push(Problem::from_error("models_unchecked", &error)),
+        }
+    }
     let code = problems.first().map_or(exit::OK, |p| p.exit_code);
     if args.json {
         out.json(&serde_json::json!({
@@ -128,6 +162,7 @@ pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
             "database_checked": status.is_some(),
             "pending": status.map(|s| s.pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>()),
             "pending_destructive": destructive,
+            "model_changes": model_changes,
             "problems": problems,
         }));
         return code;

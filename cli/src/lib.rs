@@ -28,8 +28,10 @@
 //! | `check [--json] [--offline] [--allow-destructive]` | the CI gate | reads (`--offline`: no) |
 //! | `stamp REV... \| head \| heads \| base` | record the database as being at REV, running nothing; other branches are kept, rows marked stamped | writes history only |
 //! | `resolve REV --applied \| --rolled-back [--run-down]` | settle a failed revision fixed by hand, or cleaned up by its own `down` | writes history (`--run-down`: runs the `down`) |
+//! | `diff [--json] [--shadow-url URL]` | live drift: the schema against what the applied revisions made | reads (and a shadow database) |
+//! | `baseline REV [--json] [--shadow-url URL]` | stamp REV only if the live schema is REV's | writes history only |
 //! | `sql [--to REV] [--json]` | print the SQL `up` would run | reads history |
-//! | `new NAME [--after REV]... [--dir DIR]` | scaffold a migration file | no |
+//! | `new NAME [--after REV]... [--dir DIR] [--autogenerate [--shadow-url URL]]` | scaffold a migration file; `--autogenerate` writes the changes the models need | no (`--autogenerate`: a shadow database) |
 //!
 //! # Exit codes
 //!
@@ -47,6 +49,8 @@
 //! | 9    | the database could not be reached or refused the login |
 //! | 10   | another run holds the migration lock and `--lock-timeout` passed (SQLite: another program held the file busy as long); a run lost its `--lock lease` |
 //! | 11   | `status`, `check`: another run is applying a revision right now (it holds the migration lock); not a failure |
+//! | 12   | `check`: the models (`#[derive(Model)]`) and the schema the migrations reach disagree |
+//! | 13   | `diff`: the live schema differs from what the applied revisions made; `baseline`: it is not the revision's schema, nothing was stamped |
 //! | 130  | interrupted by SIGINT/SIGTERM: the running revision finished or rolled back, no later one started |
 //!
 //! A database *ahead* of this binary (every revision it knows is applied,
@@ -63,9 +67,11 @@
 
 mod admin;
 mod check;
+mod codegen;
 pub mod database_url;
 mod errors;
 mod graph;
+mod live;
 mod new;
 mod output;
 mod read;
@@ -105,6 +111,11 @@ pub mod exit {
     pub const LOCKED: u8 = 10;
     /// `status`: another run is applying a revision right now.
     pub const RUNNING: u8 = 11;
+    /// `check`: the models and the schema the migrations reach disagree.
+    pub const MODELS: u8 = 12;
+    /// `diff`: the live schema differs from what the applied revisions made;
+    /// `baseline`: it is not the schema of the revision named.
+    pub const SCHEMA_DRIFT: u8 = 13;
     /// Interrupted by a signal.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -128,6 +139,10 @@ Exit codes:
   10   another run holds the migration lock (raise --lock-timeout or retry);
        SQLite: another program held the database file busy as long; a run lost its lease
   11   status, check: another run is applying a revision right now (not a failure)
+  12   check: the models (#[derive(Model)]) and the migrations disagree;
+       write the migration with `migrate new NAME --autogenerate`
+  13   diff: the live schema differs from what the applied revisions made;
+       baseline: the live schema is not the revision's (nothing stamped)
   130  interrupted by SIGINT/SIGTERM; the running revision finished or rolled back
 
 Database URL: --database-url, else DATABASE_URL, else DATABASE_URL in ./.env, else a SQLite
@@ -213,6 +228,10 @@ enum Verb {
     Sql(sql::SqlArgs),
     /// Create a new migration file whose parent is the current head
     New(new::NewArgs),
+    /// Compare the live schema with what the applied revisions made (hand edits); exit 13 when they differ
+    Diff(live::DiffArgs),
+    /// Stamp REV on a database built before cofferdam, only if its schema is what the migrations reach at REV
+    Baseline(live::BaselineArgs),
 }
 
 impl Verb {
@@ -222,6 +241,8 @@ impl Verb {
             Verb::Graph(a) => a.json,
             Verb::Check(a) => a.json,
             Verb::Sql(a) => a.json,
+            Verb::Diff(a) => a.json,
+            Verb::Baseline(a) => a.json,
             _ => false,
         }
     }
@@ -309,9 +330,39 @@ impl MigrateCommand {
             Verb::Stamp(args) => admin::stamp(&ctx, args).await,
             Verb::Resolve(args) => admin::resolve(&ctx, args).await,
             Verb::Sql(args) => sql::sql(&ctx, args).await,
-            Verb::New(args) => new::new(&ctx, args),
+            Verb::New(args) => new::new(&ctx, args).await,
+            Verb::Diff(args) => live::diff(&ctx, args).await,
+            Verb::Baseline(args) => live::baseline(&ctx, args).await,
         }
     }
+}
+
+/// The migration file `migrate new NAME --autogenerate` writes for
+/// `found`: a `#[migration]` function `name` after the revisions `after`
+/// (Rust paths), with a `down` that undoes it. Drops are not marked
+/// reviewed, so the file does not build until a person has looked; what the
+/// engine cannot express is left out, said in a comment.
+pub fn migration_source(
+    name: &str,
+    after: &[String],
+    found: &cofferdam_core::Autogenerated,
+    models_set: &str,
+) -> String {
+    let changes: Vec<_> = found
+        .diff
+        .changes
+        .iter()
+        .filter(|c| c.unexpressible(found.backend).is_none())
+        .cloned()
+        .collect();
+    codegen::render(&codegen::Migration {
+        name,
+        after,
+        changes: &changes,
+        renames: &found.diff.rename_candidates,
+        left_out: &found.unexpressible,
+        source: format!("the models of set `{models_set}`, for {}", found.backend),
+    })
 }
 
 impl Ctx {

@@ -109,6 +109,9 @@ impl Error {
             Error::Connect { url, source } => {
                 format!("could not connect to {url}: {}", report(source))
             }
+            Error::Introspect { url, source } => {
+                format!("could not read the schema of {url}: {}", report(source))
+            }
             Error::RevisionFailed {
                 revision,
                 rolled_back,

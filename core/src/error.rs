@@ -34,6 +34,30 @@ pub enum Error {
         backend: &'static str,
     },
 
+    /// Reading a database's schema (tables, columns, keys) failed.
+    #[error(
+        "could not read the schema of {url}; check that the role may read the catalog (information_schema, pg_catalog)"
+    )]
+    Introspect {
+        /// The URL with its password removed.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// The shadow database (where autogenerate applies the migrations)
+    /// could not be created or prepared.
+    #[error(
+        "could not prepare the shadow database {url}: {reason}; pass --shadow-url with a database the role may create and drop"
+    )]
+    Shadow {
+        /// The shadow's URL with its password removed.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+
     /// The database could not be reached or refused the login.
     #[error(
         "could not connect to {url}; check that the server is running, the URL is right and the credentials are valid"

@@ -42,6 +42,8 @@ pub struct Migrator {
     pub(crate) stop: Option<CancellationToken>,
     pub(crate) applied_by: Option<String>,
     pub(crate) observer: Option<Observer>,
+    /// The set of models autogenerate compares with; None: `set`.
+    pub(crate) models: Option<String>,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -73,6 +75,7 @@ impl Migrator {
             stop: None,
             applied_by: None,
             observer: None,
+            models: None,
         }
     }
 

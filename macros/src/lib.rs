@@ -4,6 +4,7 @@
 //! them. The entry points are thin; the work is a pipeline:
 //! [`attr`] (parse arguments) → [`valid`] (check the function) →
 //! [`scan`] (find destructive operations) → [`expand`] (emit the registration).
+//! `#[derive(Model)]` is its own pipeline in [`model`].
 
 #![forbid(unsafe_code)]
 
@@ -11,6 +12,7 @@ mod attr;
 mod checksum;
 mod ctxt;
 mod expand;
+mod model;
 mod scan;
 mod test;
 mod valid;
@@ -48,4 +50,22 @@ pub fn destructive(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     test::expand(args.into(), item.into()).into()
+}
+
+/// Declares the table a struct is stored in, for `migrate new --autogenerate`
+/// and `migrate check`: `#[derive(cofferdam::Model)]`.
+///
+/// On the struct: `#[model(table = "articles")]` (default: the struct's
+/// name in snake_case), `set = "..."` (default: the crate's name; the
+/// migrator of that set compares with it), and
+/// `index(columns = [a, b], unique, name = "...")` for a multi-column index.
+/// On a field: `primary_key` (several make a composite key),
+/// `auto_increment`, `unique`, `index`, `len = N` (`varchar(N)`),
+/// `precision = P, scale = S`, `default = <literal>`,
+/// `default_sql = "now()"`, `column = "..."`, `sql_type = "..."`,
+/// `references(table.column, on_delete = cascade)`, `skip`.
+/// `Option<T>` is a nullable column.
+#[proc_macro_derive(Model, attributes(model))]
+pub fn derive_model(item: TokenStream) -> TokenStream {
+    model::derive(item.into()).into()
 }

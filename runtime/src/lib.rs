@@ -31,6 +31,32 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Autogenerate
+//!
+//! Declare the intended schema with `#[derive(Model)]`, and `migrate new
+//! NAME --autogenerate` writes the migration that reaches it, checked on a
+//! shadow database; `migrate check` fails (exit 12) when a model changed
+//! without a migration. Generated drops are not marked reviewed, so the
+//! build fails until a person has looked.
+//!
+//! ```rust,ignore
+//! #[derive(cofferdam::Model, sqlx::FromRow)]
+//! #[model(table = "articles")]
+//! struct Article {
+//!     #[model(primary_key)]
+//!     id: i64,
+//!     #[model(len = 200, unique)]
+//!     slug: String,
+//!     #[model(references(authors.id, on_delete = cascade))]
+//!     author_id: i64,
+//!     body: Option<String>,
+//! }
+//! ```
+//!
+//! [`schema`] holds the normalised schema, the diff and the shadow
+//! database; [`Migrator::autogenerate`], [`Migrator::drift`] and
+//! [`Migrator::baseline_diff`] drive them.
+//!
 //! # Mounting the `migrate` command
 //!
 //! With the `cli` feature, [`cli::MigrateCommand`] is a clap subcommand the
@@ -92,7 +118,7 @@
 #![forbid(unsafe_code)]
 
 pub use cofferdam_core::*;
-pub use cofferdam_macros::{destructive, migration};
+pub use cofferdam_macros::{Model, destructive, migration};
 
 /// One `#[test]` per engine with a fresh, migrated database: see
 /// [`testing`] and the attribute's own docs.
@@ -108,7 +134,7 @@ pub use cofferdam_drain as drain;
 /// What a migrations file needs: `use cofferdam::prelude::*;`.
 pub mod prelude {
     pub use cofferdam_core::prelude::*;
-    pub use cofferdam_macros::{destructive, migration};
+    pub use cofferdam_macros::{Model, destructive, migration};
 }
 
 // Not public API: the code `#[migration]` generates names

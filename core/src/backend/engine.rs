@@ -218,6 +218,30 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// `ty` as this engine stores it, so that a model compares equal to
+    /// what introspection reports (SQLite keeps one integer type, MySQL
+    /// has no time zone in `timestamp`). Identity by default.
+    fn stored_type(&self, ty: &crate::schema::Type) -> crate::schema::Type {
+        ty.clone()
+    }
+
+    /// Removes from a table what the engine adds or spells on its own
+    /// (MySQL's index for each foreign key, RESTRICT for NO ACTION), so it
+    /// does not show as a difference.
+    fn normalise_table(&self, _table: &mut crate::schema::Table) {}
+
+    /// Whether `ALTER TABLE` can change a column's type, nullability or
+    /// default in place (not SQLite).
+    fn alters_columns(&self) -> bool {
+        true
+    }
+
+    /// Whether foreign keys can be added to or dropped from an existing
+    /// table (not SQLite).
+    fn alters_foreign_keys(&self) -> bool {
+        true
+    }
+
     /// The server test databases are created on when no environment
     /// variable names one: the local default. None: no server (SQLite).
     #[cfg(feature = "testing")]
@@ -233,9 +257,9 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// SQL dropping the database `name`, ending sessions a test left open
-    /// where the engine can. None: no server (SQLite).
-    #[cfg(feature = "testing")]
+    /// SQL dropping the database `name` (a test or shadow database),
+    /// ending sessions left open where the engine can. None: no server
+    /// (SQLite).
     fn drop_database(&self, _name: &str) -> Option<String> {
         None
     }

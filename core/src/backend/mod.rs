@@ -38,6 +38,7 @@
 mod backstop;
 mod catalog;
 mod engine;
+pub(crate) mod introspect;
 mod lease;
 mod lock;
 mod mysql;

@@ -155,6 +155,35 @@ impl Engine for MySql {
         )
     }
 
+    fn stored_type(&self, ty: &crate::schema::Type) -> crate::schema::Type {
+        use crate::schema::Type;
+        match ty {
+            // MySQL's `timestamp` has no time zone; sea-query creates one for both.
+            Type::TimestampTz => Type::Timestamp,
+            other => other.clone(),
+        }
+    }
+
+    fn normalise_table(&self, table: &mut crate::schema::Table) {
+        // InnoDB adds an index named after each foreign key that no other
+        // index starts with; it is the key's, not the model's.
+        let keys = table.foreign_keys.clone();
+        // MySQL reports an unspecified action as RESTRICT, which it treats
+        // as NO ACTION (the check is never deferred there).
+        for key in &mut table.foreign_keys {
+            for action in [&mut key.on_delete, &mut key.on_update] {
+                if *action == crate::schema::ForeignKeyAction::Restrict {
+                    *action = crate::schema::ForeignKeyAction::NoAction;
+                }
+            }
+        }
+        table.indexes.retain(|index| {
+            !keys
+                .iter()
+                .any(|key| !index.unique && index.name == key.name && index.columns == key.columns)
+        });
+    }
+
     fn columns_sql(&self, table: &str) -> String {
         let (schema, table) = match table.rsplit_once('.') {
             Some((schema, table)) => (self.literal(schema), table),
@@ -189,7 +218,6 @@ impl Engine for MySql {
         Some(format!("CREATE DATABASE `{name}`"))
     }
 
-    #[cfg(feature = "testing")]
     fn drop_database(&self, name: &str) -> Option<String> {
         // A transaction a test left open in the database holds a metadata
         // lock the drop waits for; not for long.

@@ -330,9 +330,9 @@ impl Engine for Postgres {
         Some(format!("CREATE DATABASE \"{name}\""))
     }
 
-    #[cfg(feature = "testing")]
     fn drop_database(&self, name: &str) -> Option<String> {
-        // FORCE ends the sessions a test left open (PostgreSQL 13+).
+        // FORCE ends the sessions a test left open, or a pooled connection
+        // of ours that lingers a moment after close (PostgreSQL 13+).
         Some(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
     }
 

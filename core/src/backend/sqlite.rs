@@ -161,6 +161,23 @@ impl Engine for Sqlite {
         }
     }
 
+    fn stored_type(&self, ty: &crate::schema::Type) -> crate::schema::Type {
+        use crate::schema::Type;
+        match ty {
+            // One INTEGER storage class; sea-schema reads every integer as bigint.
+            Type::SmallInt | Type::Int | Type::BigInt => Type::BigInt,
+            other => other.clone(),
+        }
+    }
+
+    fn alters_columns(&self) -> bool {
+        false
+    }
+
+    fn alters_foreign_keys(&self) -> bool {
+        false
+    }
+
     fn lock_name(&self, table: &str) -> String {
         // `main.t` and `t` are one table; SQLite folds case in names.
         let lower = table.to_ascii_lowercase();
