@@ -63,10 +63,12 @@ impl Migrator {
         Schema::from_models(self.models_set())
     }
 
-    /// The schema of the live database at `url`, without the history table.
+    /// The schema of the live database at `url`, without the history table
+    /// and the tables cofferdam keeps beside it.
     pub async fn live_schema(&self, url: &str) -> Result<Schema> {
-        let history = self.history_table_name();
-        introspect::introspect(url, &[history]).await
+        let ours = crate::history::own_tables(self.history_table_name());
+        let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
+        introspect::introspect(url, &ours).await
     }
 
     fn history_table_name(&self) -> &str {

@@ -67,6 +67,18 @@ pub struct AppliedRevision {
 /// [`AppliedRevision::stamped`].
 pub(crate) const STAMPED_DURATION_MS: i64 = -1;
 
+/// The tables cofferdam keeps in the user's database for the history table
+/// `history` (unqualified): itself and those beside it (the start-up
+/// digest, the lease lock, backfill progress, replaced objects). Catalog
+/// readers (test snapshots, autogenerate) leave them out of the user's
+/// schema.
+pub(crate) fn own_tables(history: &str) -> Vec<String> {
+    ["", "_digest", "_lock", "_backfill", "_objects"]
+        .iter()
+        .map(|suffix| format!("{history}{suffix}"))
+        .collect()
+}
+
 /// A validated history table name.
 #[derive(Debug, Clone)]
 pub(crate) struct Table {

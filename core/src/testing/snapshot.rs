@@ -165,13 +165,7 @@ impl Snapshot {
         let sql = conn.engine().snapshot_sql();
         let history = history_table.rsplit('.').next().unwrap_or(history_table);
         let mut snapshot = Snapshot::default();
-        // The history table and what cofferdam keeps beside it (the digest
-        // of a cheap start-up, the lease lock) are not the user's schema.
-        let ours = [
-            history.to_owned(),
-            format!("{history}_digest"),
-            format!("{history}_lock"),
-        ];
+        let ours = crate::history::own_tables(history);
         let kept = |name: &str| !ours.iter().any(|ours| name.eq_ignore_ascii_case(ours));
         for row in conn.fetch_text(sql.columns).await? {
             let [table_name, name, data_type, not_null, default] = fields(row);
