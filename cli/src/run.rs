@@ -168,6 +168,21 @@ impl Run {
                          `migrate status` shows what it is applying"
                     ));
                 }
+                Event::Retrying {
+                    revision,
+                    attempt,
+                    retries,
+                    pause,
+                    error,
+                } => {
+                    if std::mem::take(&mut state.drawn) {
+                        out.progress("");
+                    }
+                    out.note(&format!(
+                        "`{revision}`: a statement gave up waiting for a lock ({error}); retry {attempt} of {retries} in {}",
+                        human(*pause)
+                    ));
+                }
                 // Events added later are not shown by this version.
                 _ => {}
             }

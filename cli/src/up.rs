@@ -18,6 +18,15 @@ pub(super) struct UpArgs {
     /// Rehearse: run every statement in a transaction that is rolled back, printing each with its duration (PostgreSQL, SQLite)
     #[arg(long)]
     dry_run: bool,
+    /// How long one statement waits for a table lock before giving up (e.g. 2s), for revisions that declare no lock_timeout; a DDL waiting behind a long transaction blocks every query on its table
+    #[arg(long, value_name = "DURATION", value_parser = cofferdam_core::parse_duration)]
+    statement_lock_timeout: Option<std::time::Duration>,
+    /// How long one statement may run (e.g. 30s; PostgreSQL, MariaDB), for revisions that declare no statement_timeout
+    #[arg(long, value_name = "DURATION", value_parser = cofferdam_core::parse_duration)]
+    statement_timeout: Option<std::time::Duration>,
+    /// How many times a statement that gave up waiting for a lock is retried, with a doubling pause, for revisions that declare no retries
+    #[arg(long, value_name = "N")]
+    lock_retries: Option<u32>,
 }
 
 /// Options of `migrate down`.
@@ -40,10 +49,19 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
         Mode::Apply
     };
     let run = Run::start(&out, mode);
-    let migrator = migrator
+    let mut migrator = migrator
         .allow_destructive(args.allow_destructive)
         .stop_on(run.token())
         .on_event(run.observer());
+    if let Some(timeout) = args.statement_lock_timeout {
+        migrator = migrator.statement_lock_timeout(timeout);
+    }
+    if let Some(timeout) = args.statement_timeout {
+        migrator = migrator.statement_timeout(timeout);
+    }
+    if let Some(retries) = args.lock_retries {
+        migrator = migrator.lock_retries(retries);
+    }
     let mut options = Up::new().dry_run(args.dry_run);
     if let Some(to) = &args.to {
         options = options.to(to);

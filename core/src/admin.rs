@@ -80,6 +80,7 @@ impl Migrator {
                             &row.id,
                             Change::Finished {
                                 duration_ms: STAMPED_DURATION_MS,
+                                note: None,
                             },
                         ));
                         changed.push(StampChange::Settled(row.id.clone()));
@@ -168,6 +169,7 @@ fn finish(table: &Table, backend: Backend, row: &AppliedRevision) -> String {
         &row.id,
         Change::Finished {
             duration_ms: row.duration_ms,
+            note: None,
         },
     )
 }

@@ -69,9 +69,13 @@ pub use report::{
     DestructiveOp, Direction, Event, PendingRevision, Rendered, Report, Resolution, RevisionRun,
     RunningRevision, StampChange, Status, Up,
 };
-pub use revision::{Review, Revision};
+pub use revision::{Phase, Review, Revision, Timeouts};
 pub use session::StatementLog;
 pub use url::{default_database_url, redact};
+
+/// Parses `500ms`, `2s`, `5m`, `1h`: the durations `#[migration(lock_timeout
+/// = "...")]` accepts, for front ends that take the same text.
+pub use cofferdam_lint::parse_duration;
 
 /// Cancels a run between revisions: see [`Migrator::stop_on`].
 pub use tokio_util::sync::CancellationToken;
@@ -107,7 +111,9 @@ macro_rules! migration_set {
 // Not public API: used by the code `#[migration]` generates.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::revision::{BoxFuture, MigrationFn, Review, Revision, RevisionRef};
+    pub use crate::revision::{
+        BoxFuture, MigrationFn, Phase, Review, Revision, RevisionRef, Timeouts,
+    };
     pub use inventory;
     pub use std::boxed::Box;
 }

@@ -177,6 +177,52 @@ impl<'c> Migration<'c> {
         Ok(self.fetch_all(sql).await?.into_iter().next())
     }
 
+    /// Whether `table` (`schema.table` allowed; compared without case)
+    /// exists, as a table or a view. For revisions that adopt what an
+    /// earlier tool (or `create_all`) made:
+    ///
+    /// ```rust,ignore
+    /// if !m.has_table("articles").await? {
+    ///     m.exec(Table::create().table("articles").if_not_exists() /* ... */).await?;
+    /// }
+    /// ```
+    ///
+    /// It reads the database, so `migrate sql` cannot render the revision.
+    pub async fn has_table(&mut self, table: &str) -> Result<bool> {
+        let sql = self.session.engine.has_table_sql(table);
+        self.session.exists(&sql).await
+    }
+
+    /// Whether `table` has a column named `column` (compared without case).
+    pub async fn has_column(&mut self, table: &str, column: &str) -> Result<bool> {
+        let sql = self.session.engine.columns_sql(table);
+        let revision = self.revision.id;
+        self.session.flush().await?;
+        let Some(conn) = self.session.conn.as_mut() else {
+            return Err(Error::Offline {
+                revision: revision.to_owned(),
+            });
+        };
+        let rows = conn
+            .fetch_text(&sql)
+            .await
+            .map_err(|source| Error::Database {
+                action: format!("reading the columns of `{table}` for revision `{revision}`"),
+                source,
+            })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+            .any(|name| name.eq_ignore_ascii_case(column)))
+    }
+
+    /// Whether `table` has an index named `index` (compared without case;
+    /// on MySQL the primary key is the index `PRIMARY`).
+    pub async fn has_index(&mut self, table: &str, index: &str) -> Result<bool> {
+        let sql = self.session.engine.has_index_sql(table, index);
+        self.session.exists(&sql).await
+    }
+
     /// The underlying sqlx connection, for what the helpers do not cover.
     ///
     /// Statements sent through it are **not** checked by the runtime guard.

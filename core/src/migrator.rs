@@ -10,7 +10,7 @@ use crate::report::{
     DestructiveOp, Direction, Event, Report, RunningRevision, Status, Up, destructive_ops,
     pending_revision,
 };
-use crate::revision::{Revision, registered};
+use crate::revision::{Revision, Timeouts, registered};
 use crate::{Error, Result};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +36,8 @@ pub struct Migrator {
     pub(crate) stop: Option<CancellationToken>,
     pub(crate) applied_by: Option<String>,
     pub(crate) observer: Option<Observer>,
+    /// Lock and statement timeouts for revisions that declare none.
+    pub(crate) timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -65,6 +67,7 @@ impl Migrator {
             stop: None,
             applied_by: None,
             observer: None,
+            timeouts: Timeouts::NONE,
         }
     }
 
@@ -83,6 +86,31 @@ impl Migrator {
     /// How long to wait for another runner's lock (default 30 s).
     pub fn lock_timeout(mut self, timeout: Duration) -> Migrator {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// How long one statement of a revision waits for a table lock before
+    /// giving up, for revisions that do not declare `lock_timeout`:
+    /// PostgreSQL's `lock_timeout`, MySQL's `lock_wait_timeout`, SQLite's
+    /// busy timeout. Unset by default (the database's own setting). Not to
+    /// be confused with [`Migrator::lock_timeout`], the wait for another
+    /// run's migration lock. See [`Timeouts`].
+    pub fn statement_lock_timeout(mut self, timeout: Duration) -> Migrator {
+        self.timeouts.lock_timeout = Some(timeout);
+        self
+    }
+
+    /// How long one statement of a revision may run, for revisions that do
+    /// not declare `statement_timeout` (PostgreSQL, MariaDB).
+    pub fn statement_timeout(mut self, timeout: Duration) -> Migrator {
+        self.timeouts.statement_timeout = Some(timeout);
+        self
+    }
+
+    /// How many times a statement that gave up waiting for a lock is tried
+    /// again, for revisions that do not declare `retries` (default 0).
+    pub fn lock_retries(mut self, retries: u32) -> Migrator {
+        self.timeouts.retries = Some(retries);
         self
     }
 
@@ -318,11 +346,7 @@ impl Migrator {
                 let ahead = plan::validate(&graph, &history, &table.name, true, !self.strict)?;
                 let pending = plan::pending(&graph, &history, Some(target));
                 let applied_by = self.operator();
-                let ctx = Context {
-                    table: &table,
-                    applied_by: &applied_by,
-                    dry_run: options.dry_run,
-                };
+                let ctx = self.context(&table, &applied_by, options.dry_run);
                 let seq = history.iter().map(|row| row.seq).max().unwrap_or(0);
                 let mut report = self
                     .run_revisions(session, &ctx, pending, Direction::Up, seq)
@@ -358,11 +382,7 @@ impl Migrator {
                 plan::validate(&graph, &history, &table.name, true, false)?;
                 let revert = plan::to_revert(&graph, &history, &down)?;
                 let applied_by = self.operator();
-                let ctx = Context {
-                    table: &table,
-                    applied_by: &applied_by,
-                    dry_run: false,
-                };
+                let ctx = self.context(&table, &applied_by, false);
                 self.run_revisions(session, &ctx, revert, Direction::Down, 0)
                     .await
             })
@@ -371,6 +391,20 @@ impl Migrator {
         .await
     }
 }
+impl Migrator {
+    /// What the revision runner needs from this migrator.
+    fn context<'a>(&self, table: &'a Table, applied_by: &'a str, dry_run: bool) -> Context<'a> {
+        Context {
+            table,
+            applied_by,
+            dry_run,
+            timeouts: self.timeouts,
+            busy: self.lock_timeout,
+            observer: self.observer.clone(),
+        }
+    }
+}
+
 /// What [`Table::summary`] reads when exactly `target` and its ancestors
 /// are applied, unchanged.
 fn expected_summary(graph: &Graph, target: &str) -> String {

@@ -54,6 +54,21 @@ pub enum Event {
         /// 10.0.0.7` on PostgreSQL, `connection 7 (app@host)` on MySQL).
         holder: Option<String>,
     },
+    /// A statement of a revision gave up waiting for a lock (the lock
+    /// timeout ran out); after `pause` it is tried again: the statement
+    /// alone outside a transaction, the whole revision inside one.
+    Retrying {
+        /// The revision.
+        revision: String,
+        /// This retry's number, from 1.
+        attempt: u32,
+        /// How many retries are allowed.
+        retries: u32,
+        /// The pause before the retry.
+        pause: Duration,
+        /// The database's error.
+        error: String,
+    },
     /// A revision finished.
     Finished {
         /// The revision.

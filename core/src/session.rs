@@ -9,6 +9,9 @@
 //! the statement that caused it.
 
 use crate::backend::{Backend, Conn, Engine, FromAnyRow};
+use crate::migrator::Observer;
+use crate::report::Event;
+use crate::revision::Timeouts;
 use crate::{Error, Result};
 use std::time::{Duration, Instant};
 
@@ -55,6 +58,82 @@ pub(crate) struct Session {
     /// Record every statement (dry runs and `migrate sql`).
     pub(crate) log: Option<Vec<StatementLog>>,
     revision: String,
+    /// Retries of lock timeouts statement by statement, while a revision
+    /// runs outside a transaction; None otherwise.
+    pub(crate) retry: Option<Retry>,
+}
+
+/// How a revision's lock timeouts are retried, and what was retried.
+pub(crate) struct Retry {
+    pub(crate) timeouts: Timeouts,
+    pub(crate) observer: Option<Observer>,
+    /// The lock timeouts met and retried, as text, for the history row.
+    pub(crate) retried: Vec<String>,
+}
+
+impl std::fmt::Debug for Retry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Retry")
+            .field("timeouts", &self.timeouts)
+            .field("retried", &self.retried)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Retry {
+    pub(crate) fn new(timeouts: Timeouts, observer: Option<Observer>) -> Retry {
+        Retry {
+            timeouts,
+            observer,
+            retried: Vec::new(),
+        }
+    }
+
+    /// Logs, records and announces retry `attempt` of `revision` after
+    /// `error`; returns the pause to take first.
+    pub(crate) fn note(
+        &mut self,
+        revision: &str,
+        attempt: u32,
+        error: &(dyn std::error::Error + 'static),
+    ) -> Duration {
+        let pause = self.timeouts.backoff(attempt);
+        let retries = self.timeouts.retries.unwrap_or(0);
+        let text = crate::error::report(error);
+        tracing::warn!(
+            revision,
+            attempt,
+            retries,
+            ?pause,
+            error = %text,
+            "a statement gave up waiting for a lock; retrying"
+        );
+        if let Some(observer) = &self.observer {
+            observer(&Event::Retrying {
+                revision: revision.to_owned(),
+                attempt,
+                retries,
+                pause,
+                error: text.clone(),
+            });
+        }
+        self.retried.push(text);
+        pause
+    }
+
+    /// What the history row keeps of the retries, if there were any.
+    pub(crate) fn summary(&self) -> Option<String> {
+        let last = self.retried.last()?;
+        Some(format!(
+            "applied after {} lock-timeout {}; the last: {last}",
+            self.retried.len(),
+            if self.retried.len() == 1 {
+                "retry"
+            } else {
+                "retries"
+            }
+        ))
+    }
 }
 
 impl Session {
@@ -69,6 +148,7 @@ impl Session {
             pipeline: engine.pipelined(),
             log: None,
             revision: String::new(),
+            retry: None,
         }
     }
 
@@ -89,6 +169,7 @@ impl Session {
             pipeline: false,
             log: Some(Vec::new()),
             revision: String::new(),
+            retry: None,
         }
     }
 
@@ -149,12 +230,14 @@ impl Session {
         Ok(())
     }
 
-    /// Sends everything queued, in one round trip.
+    /// Sends everything queued, in one round trip. Outside a transaction,
+    /// with [`Session::retry`] set, a statement that gave up waiting for a
+    /// lock is sent again (with what followed it) after a pause.
     pub(crate) async fn flush(&mut self) -> Result<()> {
         if self.queue.is_empty() {
             return Ok(());
         }
-        let queue = std::mem::take(&mut self.queue);
+        let mut queue = std::mem::take(&mut self.queue);
         let Some(conn) = self.conn.as_mut() else {
             if let Some(log) = self.log.as_mut() {
                 let revision = self.revision.clone();
@@ -171,49 +254,74 @@ impl Session {
             }
             return Ok(());
         };
-        let text = if queue.len() == 1 {
-            queue[0].sql.clone()
-        } else {
-            // A newline before each `;` ends any trailing `--` comment.
-            queue
-                .iter()
-                .map(|q| q.sql.trim_end().trim_end_matches(';'))
-                .collect::<Vec<_>>()
-                .join("\n;\n")
-        };
-        let started = Instant::now();
-        let result = conn.execute_batch(&text).await;
-        if let Some(log) = self.log.as_mut() {
-            let duration = started.elapsed();
-            for q in queue.iter().filter(|q| !q.internal) {
-                log.push(StatementLog {
-                    revision: self.revision.clone(),
-                    sql: q.sql.clone(),
-                    duration: Some(duration),
-                });
+        let mut attempt = 0u32;
+        loop {
+            let text = if queue.len() == 1 {
+                queue[0].sql.clone()
+            } else {
+                // A newline before each `;` ends any trailing `--` comment.
+                queue
+                    .iter()
+                    .map(|q| q.sql.trim_end().trim_end_matches(';'))
+                    .collect::<Vec<_>>()
+                    .join("\n;\n")
+            };
+            let started = Instant::now();
+            let result = conn.execute_batch(&text).await;
+            if let Some(log) = self.log.as_mut() {
+                let duration = started.elapsed();
+                for q in queue.iter().filter(|q| !q.internal) {
+                    log.push(StatementLog {
+                        revision: self.revision.clone(),
+                        sql: q.sql.clone(),
+                        duration: Some(duration),
+                    });
+                }
             }
-        }
-        let Err(error) = result else { return Ok(()) };
-        let mut seen = 0;
-        let culprit = queue
-            .iter()
-            .find(|q| {
+            let Err(error) = result else { return Ok(()) };
+            // The entry holding the failing statement, and whether the
+            // failure was its first statement (so nothing of it was done).
+            let mut seen = 0;
+            let mut culprit = queue.len() - 1;
+            let mut at_start = false;
+            for (index, q) in queue.iter().enumerate() {
+                if seen + q.statements > error.completed {
+                    culprit = index;
+                    at_start = seen == error.completed;
+                    break;
+                }
                 seen += q.statements;
-                seen > error.completed
-            })
-            .or(queue.last())
-            .expect("the queue is not empty");
-        Err(if culprit.internal {
-            Error::Database {
-                action: format!("`{}`", shorten(&culprit.sql)),
-                source: error.source,
             }
-        } else {
-            Error::Statement {
-                statement: shorten(&culprit.sql),
-                source: error.source,
+            let retry = match &mut self.retry {
+                Some(retry)
+                    if at_start
+                        && !queue[culprit].internal
+                        && attempt < retry.timeouts.retries.unwrap_or(0)
+                        && conn.is_lock_timeout(&error.source) =>
+                {
+                    attempt += 1;
+                    Some(retry.note(&self.revision, attempt, &error.source))
+                }
+                _ => None,
+            };
+            if let Some(pause) = retry {
+                tokio::time::sleep(pause).await;
+                queue.drain(..culprit);
+                continue;
             }
-        })
+            let culprit = &queue[culprit];
+            return Err(if culprit.internal {
+                Error::Database {
+                    action: format!("`{}`", shorten(&culprit.sql)),
+                    source: error.source,
+                }
+            } else {
+                Error::Statement {
+                    statement: shorten(&culprit.sql),
+                    source: error.source,
+                }
+            });
+        }
     }
 
     /// Sends what is queued, then runs a query and decodes every row as `T`.
@@ -236,6 +344,22 @@ impl Session {
             statement: shorten(sql),
             source,
         })
+    }
+
+    /// Sends what is queued, then answers whether the catalog query `sql`
+    /// returns a row (the `has_*` helpers of [`crate::Migration`]).
+    pub(crate) async fn exists(&mut self, sql: &str) -> Result<bool> {
+        self.flush().await?;
+        let revision = self.revision.clone();
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(Error::Offline { revision });
+        };
+        let rows = conn.fetch_text(sql).await;
+        rows.map(|rows| !rows.is_empty())
+            .map_err(|source| Error::Database {
+                action: format!("reading the catalog for revision `{revision}`"),
+                source,
+            })
     }
 
     /// Drops whatever is queued and rolls back the open transaction, if any.

@@ -92,6 +92,7 @@ mod builder;
 mod classify;
 mod dialect;
 mod dml;
+mod duration;
 mod finding;
 mod gate;
 mod leading;
@@ -101,6 +102,7 @@ mod types;
 
 pub use builder::{classify_builder, column_type_narrows, modify_column_warning};
 pub use dml::{condition_always_true, value_is_constant};
+pub use duration::parse_duration;
 pub use finding::{Classification, Finding, Rebuild, Risk};
 pub use gate::Gate;
 pub use types::type_narrows;

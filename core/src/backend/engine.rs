@@ -3,6 +3,8 @@
 //! [`crate::backend`].
 
 use crate::Result;
+use crate::revision::Timeouts;
+use std::time::Duration;
 
 /// How an engine serialises migration runs.
 #[derive(Debug)]
@@ -53,6 +55,24 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Statements setting `timeouts` for the statements that follow, with
+    /// how many statements the text holds. `local`: for the current
+    /// transaction only, ended by its COMMIT or ROLLBACK; None when the
+    /// engine cannot, and the caller sets them for the session before the
+    /// transaction and resets them after ([`Engine::reset_timeouts`]).
+    fn set_timeouts(&self, timeouts: &Timeouts, local: bool) -> Option<(String, usize)>;
+
+    /// Statements undoing a session-level [`Engine::set_timeouts`]; `busy`
+    /// is the connection's own busy timeout (SQLite).
+    fn reset_timeouts(&self, timeouts: &Timeouts, busy: Duration) -> Option<(String, usize)>;
+
+    /// Whether a database error means a statement gave up waiting for a
+    /// lock (the lock timeout ran out): nothing of that statement was done,
+    /// so it may be tried again.
+    fn is_lock_timeout(&self, _error: &dyn sqlx::error::DatabaseError) -> bool {
+        false
+    }
+
     /// An expression the server evaluates to the milliseconds since the
     /// revision started (`applied_at`, an RFC 3339 literal), so that a
     /// pipelined revision still records how long its statements took.
@@ -97,6 +117,14 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
     /// case). The runtime guard uses it to check that a table rebuild copies
     /// every column of the old table.
     fn columns_sql(&self, table: &str) -> String;
+
+    /// A query answering one row when `table` (`schema.table` allowed;
+    /// compared without case) exists as a table or view, none otherwise.
+    fn has_table_sql(&self, table: &str) -> String;
+
+    /// A query answering one row when `table` has an index named `index`
+    /// (compared without case), none otherwise.
+    fn has_index_sql(&self, table: &str, index: &str) -> String;
 
     /// A statement telling an armed backstop that the revision may drop
     /// `table`: the runtime guard checked that its rebuild copies every

@@ -367,6 +367,14 @@ impl Conn {
             .is_some_and(|db| self.engine().is_busy(db.code().as_deref(), db.message()))
     }
 
+    /// Whether `error`, returned on this connection, means a statement gave
+    /// up waiting for a lock (see [`Engine::is_lock_timeout`]).
+    pub(crate) fn is_lock_timeout(&self, error: &sqlx::Error) -> bool {
+        error
+            .as_database_error()
+            .is_some_and(|db| self.engine().is_lock_timeout(db))
+    }
+
     /// Whether `error`, returned on this connection, means "this table does
     /// not exist".
     pub(crate) fn is_missing_table(&self, error: &sqlx::Error) -> bool {

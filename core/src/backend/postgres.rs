@@ -26,7 +26,9 @@
 //! cannot tell a `DELETE` with a `WHERE` from one without.
 
 use super::engine::{Engine, LockMethod};
+use crate::revision::Timeouts;
 use sea_query::{PostgresQueryBuilder, QueryBuilder};
+use std::time::Duration;
 
 /// PostgreSQL's facts and SQL text.
 #[derive(Debug)]
@@ -62,6 +64,15 @@ impl Postgres {
             "hashtext('cofferdam:' || {schema} || '.' || {})",
             self.literal(name)
         )
+    }
+
+    /// The schema expression and bare name of `table` (`schema.table` or
+    /// a name in the current schema).
+    fn scope<'t>(&self, table: &'t str) -> (String, &'t str) {
+        match table.rsplit_once('.') {
+            Some((schema, table)) => (format!("lower({})", self.literal(schema)), table),
+            None => ("current_schema()".to_owned(), table),
+        }
     }
 }
 
@@ -120,6 +131,37 @@ impl Engine for Postgres {
         Some(text)
     }
 
+    fn set_timeouts(&self, timeouts: &Timeouts, local: bool) -> Option<(String, usize)> {
+        let scope = if local { "SET LOCAL" } else { "SET" };
+        let settings: Vec<String> = [
+            ("lock_timeout", timeouts.lock_timeout),
+            ("statement_timeout", timeouts.statement_timeout),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            value.map(|value| format!("{scope} {name} = '{}ms'", value.as_millis()))
+        })
+        .collect();
+        let count = settings.len();
+        (count > 0).then(|| (settings.join(";\n"), count))
+    }
+
+    fn reset_timeouts(&self, timeouts: &Timeouts, _busy: Duration) -> Option<(String, usize)> {
+        let resets: Vec<&str> = [
+            ("RESET lock_timeout", timeouts.lock_timeout),
+            ("RESET statement_timeout", timeouts.statement_timeout),
+        ]
+        .into_iter()
+        .filter_map(|(reset, value)| value.map(|_| reset))
+        .collect();
+        let count = resets.len();
+        (count > 0).then(|| (resets.join(";\n"), count))
+    }
+
+    fn is_lock_timeout(&self, error: &dyn sqlx::error::DatabaseError) -> bool {
+        error.code().as_deref() == Some("55P03") // lock_not_available
+    }
+
     fn measured_duration(&self, _applied_at: &str) -> Option<String> {
         // now() is the transaction's start, which is the revision's start.
         Some("CAST(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000 AS BIGINT)".to_owned())
@@ -140,14 +182,30 @@ impl Engine for Postgres {
     }
 
     fn columns_sql(&self, table: &str) -> String {
-        let (schema, table) = match table.rsplit_once('.') {
-            Some((schema, table)) => (format!("lower({})", self.literal(schema)), table),
-            None => ("current_schema()".to_owned(), table),
-        };
+        let (schema, table) = self.scope(table);
         format!(
             "SELECT column_name::text FROM information_schema.columns \
              WHERE table_schema = {schema} AND lower(table_name) = lower({}) ORDER BY ordinal_position",
             self.literal(table)
+        )
+    }
+
+    fn has_table_sql(&self, table: &str) -> String {
+        let (schema, table) = self.scope(table);
+        format!(
+            "SELECT 1 FROM information_schema.tables \
+             WHERE table_schema = {schema} AND lower(table_name) = lower({})",
+            self.literal(table)
+        )
+    }
+
+    fn has_index_sql(&self, table: &str, index: &str) -> String {
+        let (schema, table) = self.scope(table);
+        format!(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = {schema} \
+             AND lower(tablename) = lower({}) AND lower(indexname) = lower({})",
+            self.literal(table),
+            self.literal(index)
         )
     }
 

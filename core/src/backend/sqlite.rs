@@ -3,7 +3,9 @@
 //! lock on a file beside the database to serialise runs.
 
 use super::engine::{Engine, LockMethod};
+use crate::revision::Timeouts;
 use sea_query::{QueryBuilder, SqliteQueryBuilder};
+use std::time::Duration;
 
 /// SQLite's facts and SQL text.
 #[derive(Debug)]
@@ -96,6 +98,24 @@ impl Engine for Sqlite {
         busy_code || message.contains("database is locked")
     }
 
+    /// SQLite waits for a lock only to begin writing (`BEGIN IMMEDIATE`),
+    /// so the lock timeout is the busy timeout, set before the transaction.
+    /// It has no statement timeout.
+    fn set_timeouts(&self, timeouts: &Timeouts, local: bool) -> Option<(String, usize)> {
+        let wait = timeouts.lock_timeout.filter(|_| !local)?;
+        Some((format!("PRAGMA busy_timeout = {}", wait.as_millis()), 1))
+    }
+
+    fn reset_timeouts(&self, timeouts: &Timeouts, busy: Duration) -> Option<(String, usize)> {
+        timeouts
+            .lock_timeout
+            .map(|_| (format!("PRAGMA busy_timeout = {}", busy.as_millis()), 1))
+    }
+
+    fn is_lock_timeout(&self, error: &dyn sqlx::error::DatabaseError) -> bool {
+        self.is_busy(error.code().as_deref(), error.message())
+    }
+
     fn measured_duration(&self, applied_at: &str) -> Option<String> {
         // 'now' is the time of the statement being run; the revision
         // started at `applied_at`.
@@ -143,6 +163,26 @@ impl Engine for Sqlite {
                 self.literal(table)
             ),
         }
+    }
+
+    fn has_table_sql(&self, table: &str) -> String {
+        let (schema, table) = table.split_once('.').unwrap_or(("main", table));
+        format!(
+            "SELECT 1 FROM pragma_table_list WHERE lower(schema) = lower({}) \
+             AND lower(name) = lower({}) AND type IN ('table', 'view')",
+            self.literal(schema),
+            self.literal(table)
+        )
+    }
+
+    fn has_index_sql(&self, table: &str, index: &str) -> String {
+        let (schema, table) = table.split_once('.').unwrap_or(("main", table));
+        format!(
+            "SELECT 1 FROM pragma_index_list({}, {}) WHERE lower(name) = lower({})",
+            self.literal(table),
+            self.literal(schema),
+            self.literal(index)
+        )
     }
 
     fn lock_name(&self, table: &str) -> String {
