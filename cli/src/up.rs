@@ -4,7 +4,7 @@ use super::output::{CYAN, YELLOW};
 use super::output::{human, plural};
 use super::run::{Mode, Run};
 use super::{Ctx, exit};
-use cofferdam_core::{Down, Report, Up};
+use cofferdam_core::{Down, Phase, Report, Up};
 
 /// Options of `migrate up`.
 #[derive(Debug, clap::Args)]
@@ -27,6 +27,18 @@ pub(super) struct UpArgs {
     /// How many times a statement that gave up waiting for a lock is retried, with a doubling pause, for revisions that declare no retries
     #[arg(long, value_name = "N")]
     lock_retries: Option<u32>,
+    /// Apply only what this phase of a rolling deploy may: `expand` before the rollout (everything not marked phase = contract), `contract` after it (everything)
+    #[arg(long, value_name = "PHASE")]
+    phase: Option<PhaseArg>,
+}
+
+/// The values of `up --phase`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PhaseArg {
+    /// Before the rollout: revisions compatible with the release still serving.
+    Expand,
+    /// After the rollout: contract revisions, and anything else pending.
+    Contract,
 }
 
 /// Options of `migrate down`.
@@ -66,6 +78,12 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
     if let Some(to) = &args.to {
         options = options.to(to);
     }
+    if let Some(phase) = args.phase {
+        options = options.phase(match phase {
+            PhaseArg::Expand => Phase::Expand,
+            PhaseArg::Contract => Phase::Contract,
+        });
+    }
     tracing::info!(database = %cofferdam_core::redact(&url), target = ?args.to, dry_run = args.dry_run, "migrate up");
     let report = match run.drive("up", migrator.up_with(&url, &options)).await {
         Ok(report) => report,
@@ -87,6 +105,12 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
             report.ahead.join(", "),
             if report.ahead.len() == 1 { "it" } else { "them" },
             if report.ahead.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    if !report.deferred.is_empty() {
+        out.note(&format!(
+            "left for the contract phase: {}; run `migrate up --phase contract` after the rollout",
+            report.deferred.join(", ")
         ));
     }
     if args.dry_run {

@@ -289,6 +289,18 @@ pub enum Error {
         next: String,
     },
 
+    /// An expand run (`up --phase expand`) reached an expand revision that
+    /// builds on a contract revision, which the expand phase does not apply.
+    #[error("the expand phase stopped before revision `{revision}`: it builds on contract revision `{contract}`, which `--phase expand` does not apply; {}", applied_note(.applied))]
+    ContractFirst {
+        /// The expand revision that could not run.
+        revision: String,
+        /// The pending contract revision it builds on.
+        contract: String,
+        /// The revisions applied before the stop.
+        applied: Vec<String>,
+    },
+
     /// A migration needed the database while SQL was only being rendered.
     #[error("revision `{revision}` reads from the database, so its SQL cannot be rendered offline")]
     Offline {
@@ -368,6 +380,7 @@ impl Error {
             | Error::Irreversible { revision, .. }
             | Error::NotApplied { revision, .. }
             | Error::Offline { revision }
+            | Error::ContractFirst { revision, .. }
             | Error::NothingToResolve { revision }
             | Error::UnknownParent { revision, .. }
             | Error::UnknownRevision { revision } => Some(revision),

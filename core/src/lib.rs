@@ -52,6 +52,7 @@ mod history;
 mod migration;
 mod migrator;
 mod operator;
+mod phase;
 mod plan;
 mod report;
 mod revision;

@@ -5,6 +5,7 @@ use crate::backend::{Backend, Lock};
 use crate::graph::Graph;
 use crate::history::{AppliedRevision, State, Table};
 use crate::operator::seconds_since;
+use crate::phase;
 use crate::plan::{self, Down};
 use crate::report::{
     DestructiveOp, Direction, Event, Report, RunningRevision, Status, Up, destructive_ops,
@@ -321,14 +322,27 @@ impl Migrator {
             }
             let history = table.read(session.conn()).await?;
             let ahead = plan::validate(&graph, &history, &table.name, false, !self.strict)?;
-            let pending = plan::pending(&graph, &history, Some(target));
+            let phased = phase::plan(
+                &graph,
+                plan::pending(&graph, &history, Some(target)),
+                options.phase,
+            );
             let settled = history.iter().all(|row| row.state == State::Applied);
-            if pending.is_empty() && settled {
+            if phased.run.is_empty() && settled {
+                if let Some((revision, contract)) = phased.blocked {
+                    return Err(Error::ContractFirst {
+                        revision: revision.to_owned(),
+                        contract: contract.to_owned(),
+                        applied: Vec::new(),
+                    });
+                }
                 return Ok(Report {
                     ahead,
+                    deferred: phased.deferred,
                     ..Report::default()
                 });
             }
+            let pending = phased.run;
             let offences = destructive_ops(&pending);
             if !offences.is_empty() && !self.allow_destructive && !options.dry_run {
                 return Err(Error::DestructiveNotAllowed { offences });
@@ -344,14 +358,26 @@ impl Migrator {
                     session.conn().install_backstop().await;
                 }
                 let ahead = plan::validate(&graph, &history, &table.name, true, !self.strict)?;
-                let pending = plan::pending(&graph, &history, Some(target));
+                let phased = phase::plan(
+                    &graph,
+                    plan::pending(&graph, &history, Some(target)),
+                    options.phase,
+                );
                 let applied_by = self.operator();
                 let ctx = self.context(&table, &applied_by, options.dry_run);
                 let seq = history.iter().map(|row| row.seq).max().unwrap_or(0);
                 let mut report = self
-                    .run_revisions(session, &ctx, pending, Direction::Up, seq)
+                    .run_revisions(session, &ctx, phased.run, Direction::Up, seq)
                     .await?;
                 report.ahead = ahead;
+                report.deferred = phased.deferred;
+                if let Some((revision, contract)) = phased.blocked {
+                    return Err(Error::ContractFirst {
+                        revision: revision.to_owned(),
+                        contract: contract.to_owned(),
+                        applied: report.revisions.iter().map(|r| r.id.clone()).collect(),
+                    });
+                }
                 if options.dry_run {
                     report.statements = session.log.take().unwrap_or_default();
                     session.rollback().await;
