@@ -54,6 +54,10 @@ impl Error {
                  run `migrate up --phase contract --to {contract}`, then `migrate up --phase expand` again; otherwise finish the rollout \
                  of the release that stops using it first."
             )),
+            Error::BackfillIncomplete { revision, .. } => Some(format!(
+                "The history shows `{revision}` as failed. To continue after the last committed batch, run \
+                 `migrate resolve {revision} --rolled-back` (it forgets the attempt, not the batches) and `migrate up` again."
+            )),
             Error::DestructiveNotAllowed { .. } => Some(
                 "Review them (`migrate sql` shows the statements), take a backup, then run `migrate up --allow-destructive`."
                     .to_owned(),

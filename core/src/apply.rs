@@ -6,6 +6,7 @@
 //! and finished after, so a failure leaves a visible state that blocks the
 //! next run.
 
+use crate::backfill::StateTable;
 use crate::history::{Change, NewRow, State, Table};
 use crate::migration::Migration;
 use crate::migrator::Observer;
@@ -13,8 +14,8 @@ use crate::operator::now_rfc3339;
 use crate::report::Direction;
 use crate::revision::Timeouts;
 use crate::revision::{MigrationFn, Revision};
-use crate::session::Retry;
 use crate::session::{Guard, Session};
+use crate::session::{Listener, Retry};
 use crate::{Error, Result};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
@@ -79,6 +80,9 @@ pub(crate) async fn run(
         seq,
     };
     let timeouts = revision.timeouts.or(ctx.timeouts);
+    session.observer = Listener(ctx.observer.clone());
+    session.backfill_state = StateTable::beside(&ctx.table.name);
+    session.backfilled = false;
     let mut retry = Retry::new(timeouts, ctx.observer.clone());
     if !session.backend.runs_in_transaction(revision) {
         // Each statement commits on its own: the one that gave up waiting
@@ -281,6 +285,10 @@ async fn outside_transaction(
     let outcome = match result {
         Ok(()) => {
             let note = session.retry.as_ref().and_then(Retry::summary);
+            if session.backfilled && direction == Direction::Up {
+                // Its job is done; a later `down` and `up` start over.
+                session.queue_internal(session.backfill_state.forget_sql(backend, revision.id));
+            }
             session.queue_internal(match direction {
                 Direction::Up => own(Change::Finished {
                     duration_ms: millis(started.elapsed()),

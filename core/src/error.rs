@@ -301,6 +301,32 @@ pub enum Error {
         applied: Vec<String>,
     },
 
+    /// A backfill was started in a revision that runs in a transaction.
+    #[error(
+        "revision `{revision}` backfills `{table}` in batches, each committed on its own, so it cannot run inside one transaction; add `transaction = false` to its #[migration]"
+    )]
+    BackfillInTransaction {
+        /// The revision.
+        revision: String,
+        /// The table.
+        table: String,
+    },
+
+    /// A backfill stopped before its last batch.
+    #[error(
+        "the backfill of `{table}` in revision `{revision}` stopped after {rows} rows: {reason}; the batches done are committed and recorded"
+    )]
+    BackfillIncomplete {
+        /// The revision.
+        revision: String,
+        /// The table.
+        table: String,
+        /// Rows done so far, by every run.
+        rows: u64,
+        /// Why it stopped.
+        reason: String,
+    },
+
     /// A migration needed the database while SQL was only being rendered.
     #[error("revision `{revision}` reads from the database, so its SQL cannot be rendered offline")]
     Offline {
@@ -381,6 +407,8 @@ impl Error {
             | Error::NotApplied { revision, .. }
             | Error::Offline { revision }
             | Error::ContractFirst { revision, .. }
+            | Error::BackfillInTransaction { revision, .. }
+            | Error::BackfillIncomplete { revision, .. }
             | Error::NothingToResolve { revision }
             | Error::UnknownParent { revision, .. }
             | Error::UnknownRevision { revision } => Some(revision),

@@ -44,6 +44,7 @@ mod admin;
 mod advice;
 mod apply;
 mod backend;
+pub mod backfill;
 mod check;
 mod error;
 mod execute;
@@ -60,6 +61,7 @@ mod session;
 mod url;
 
 pub use backend::{Backend, FromAnyRow, RawConnection, Statement, read_only_url};
+pub use backfill::{Backfill, BackfillProgress, BackfillReport, Batch};
 pub use check::CheckReport;
 pub use error::{Error, Result, report};
 pub use history::{AppliedRevision, State};

@@ -26,8 +26,8 @@ use cofferdam_lint::{Finding, Gate, Rebuild, Risk};
 /// truncates in an unreviewed revision).
 #[derive(Debug)]
 pub struct Migration<'c> {
-    session: &'c mut Session,
-    revision: &'static Revision,
+    pub(crate) session: &'c mut Session,
+    pub(crate) revision: &'static Revision,
     guard: Guard,
     /// Judges the revision's statements in order: a table it created may
     /// be dropped, a column it added may be backfilled with a constant.
@@ -86,7 +86,11 @@ impl<'c> Migration<'c> {
     /// The runtime guard: classifies `sql` in the light of the revision's
     /// earlier statements and refuses what the revision did not declare.
     /// Returns the number of statements, when known.
-    async fn check(&mut self, sql: &str, tolerate_unknown: bool) -> Result<Option<usize>> {
+    pub(crate) async fn check(
+        &mut self,
+        sql: &str,
+        tolerate_unknown: bool,
+    ) -> Result<Option<usize>> {
         let classification = self.gate.classify(sql);
         for warning in &classification.warnings {
             tracing::warn!(revision = self.revision.id, "{}", warning.describe());

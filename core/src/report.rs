@@ -69,6 +69,20 @@ pub enum Event {
         /// The database's error.
         error: String,
     },
+    /// A backfill committed a batch, or finished.
+    Backfill(crate::BackfillProgress),
+    /// A backfill waits before its next batch: a replica is more than
+    /// `max` behind.
+    ReplicaLag {
+        /// The revision.
+        revision: String,
+        /// The table being backfilled.
+        table: String,
+        /// The worst lag; None when a replica's replication is stopped.
+        lag: Option<Duration>,
+        /// The most the backfill tolerates.
+        max: Duration,
+    },
     /// A revision finished.
     Finished {
         /// The revision.

@@ -9,6 +9,7 @@
 //! the statement that caused it.
 
 use crate::backend::{Backend, Conn, Engine, FromAnyRow};
+use crate::backfill::StateTable;
 use crate::migrator::Observer;
 use crate::report::Event;
 use crate::revision::Timeouts;
@@ -61,6 +62,35 @@ pub(crate) struct Session {
     /// Retries of lock timeouts statement by statement, while a revision
     /// runs outside a transaction; None otherwise.
     pub(crate) retry: Option<Retry>,
+    /// Told about backfill progress.
+    pub(crate) observer: Listener,
+    /// Where backfills record their progress.
+    pub(crate) backfill_state: StateTable,
+    /// The current revision ran a backfill: its progress record goes once
+    /// the revision is recorded as applied.
+    pub(crate) backfilled: bool,
+}
+
+/// The observer of a run, if any ([`crate::Migrator::on_event`]).
+#[derive(Clone, Default)]
+pub(crate) struct Listener(pub(crate) Option<Observer>);
+
+impl Listener {
+    pub(crate) fn tell(&self, event: Event) {
+        if let Some(observer) = &self.0 {
+            observer(&event);
+        }
+    }
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Listener(Some)"
+        } else {
+            "Listener(None)"
+        })
+    }
 }
 
 /// How a revision's lock timeouts are retried, and what was retried.
@@ -149,6 +179,9 @@ impl Session {
             log: None,
             revision: String::new(),
             retry: None,
+            observer: Listener(None),
+            backfill_state: StateTable::beside(crate::DEFAULT_HISTORY_TABLE),
+            backfilled: false,
         }
     }
 
@@ -170,6 +203,9 @@ impl Session {
             log: Some(Vec::new()),
             revision: String::new(),
             retry: None,
+            observer: Listener(None),
+            backfill_state: StateTable::beside(crate::DEFAULT_HISTORY_TABLE),
+            backfilled: false,
         }
     }
 

@@ -10,6 +10,7 @@
 
 pub mod cli_sets;
 mod run;
+pub mod standby;
 
 pub use run::Run;
 use sqlx::{AssertSqlSafe, Connection, Row};

@@ -73,6 +73,36 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// `name` (or `schema.name`) quoted as an identifier.
+    fn quote(&self, name: &str) -> String {
+        name.split('.')
+            .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// A query answering, in one row, a cheap estimate of the rows in
+    /// `table` (the planner's statistics where there are any).
+    fn estimated_rows_sql(&self, table: &str) -> String {
+        format!("SELECT count(*) FROM {}", self.quote(table))
+    }
+
+    /// A query run on the primary answering, in one row, how far its
+    /// replicas are behind in seconds (0 without replicas). None: the
+    /// primary cannot tell, and each replica is asked
+    /// ([`Engine::replica_status`]).
+    fn replica_lag_sql(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The statements asking a replica for its status, tried in order
+    /// until one works, and the names of the column holding its delay in
+    /// seconds (NULL when replication is stopped). None: replicas are not
+    /// asked.
+    fn replica_status(&self) -> Option<(&'static [&'static str], &'static [&'static str])> {
+        None
+    }
+
     /// An expression the server evaluates to the milliseconds since the
     /// revision started (`applied_at`, an RFC 3339 literal), so that a
     /// pipelined revision still records how long its statements took.

@@ -206,6 +206,8 @@ macro_rules! with_conn {
     };
 }
 
+mod counted;
+
 /// How far a batch got before it failed.
 #[derive(Debug)]
 pub(crate) struct BatchError {

@@ -70,6 +70,30 @@ impl Engine for MySql {
         matches!(code, Some("42S02" | "1146")) // ER_NO_SUCH_TABLE
     }
 
+    fn quote(&self, name: &str) -> String {
+        name.split('.')
+            .map(|part| format!("`{}`", part.replace('`', "``")))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    fn estimated_rows_sql(&self, table: &str) -> String {
+        let (schema, table) = self.scope(table);
+        format!(
+            "SELECT table_rows FROM information_schema.tables WHERE table_schema = {schema} AND table_name = {}",
+            self.literal(table)
+        )
+    }
+
+    fn replica_status(&self) -> Option<(&'static [&'static str], &'static [&'static str])> {
+        // The new spelling since MySQL 8.0.22 and MariaDB 10.5.1, the old
+        // one for older servers.
+        Some((
+            &["SHOW REPLICA STATUS", "SHOW SLAVE STATUS"],
+            &["Seconds_Behind_Source", "Seconds_Behind_Master"],
+        ))
+    }
+
     /// MySQL cannot scope a setting to a transaction (and DDL ends one), so
     /// the settings are the session's until reset. Metadata locks (DDL)
     /// wait `lock_wait_timeout`, row locks `innodb_lock_wait_timeout`; both

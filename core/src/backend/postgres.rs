@@ -131,6 +131,27 @@ impl Engine for Postgres {
         Some(text)
     }
 
+    fn estimated_rows_sql(&self, table: &str) -> String {
+        // reltuples is -1 before the first ANALYZE: count then.
+        format!(
+            "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint \
+             ELSE (SELECT count(*) FROM {}) END FROM pg_class c WHERE c.oid = to_regclass({})",
+            self.quote(table),
+            self.literal(&self.quote(table))
+        )
+    }
+
+    /// The worst replay lag of the standbys streaming from this server.
+    /// `replay_lag` keeps its last value for a while after a standby has
+    /// caught up, so a standby that has replayed everything counts as 0.
+    /// Roles without `pg_monitor` see NULL lags, read as 0.
+    fn replica_lag_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT COALESCE(max(CASE WHEN pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) <= 0 THEN 0 \
+             ELSE EXTRACT(EPOCH FROM replay_lag) END), 0)::float8::text FROM pg_stat_replication",
+        )
+    }
+
     fn set_timeouts(&self, timeouts: &Timeouts, local: bool) -> Option<(String, usize)> {
         let scope = if local { "SET LOCAL" } else { "SET" };
         let settings: Vec<String> = [
