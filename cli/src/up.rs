@@ -174,6 +174,10 @@ fn rehearsal(
             out.paint(YELLOW, "skipped  ")
         ));
     }
+    out.line(
+        "a real run needs 1 database connection: the migration lock and the revisions share it \
+         (a backfill watching MySQL replicas adds one per replica URL)",
+    );
     out.line(&format!(
         "dry run: {} ran in {} and {} rolled back; nothing was changed",
         plural(report.revisions.len(), "revision"),

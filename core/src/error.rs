@@ -301,6 +301,32 @@ pub enum Error {
         applied: Vec<String>,
     },
 
+    /// sea-query could not render a statement for the engine, and no
+    /// rebuild can stand in for it.
+    #[error(
+        "revision `{revision}` has a statement sea-query cannot render for {backend}: {message}; write it another way for this engine (`m.backend()` tells which)"
+    )]
+    Unrenderable {
+        /// The revision.
+        revision: String,
+        /// The engine.
+        backend: Backend,
+        /// What sea-query said.
+        message: String,
+    },
+
+    /// A SQLite table rebuild (standing in for an `ALTER TABLE` SQLite
+    /// cannot do) was refused before anything was sent.
+    #[error("revision `{revision}` cannot rebuild SQLite table `{table}`: {reason}")]
+    Rebuild {
+        /// The revision.
+        revision: String,
+        /// The table.
+        table: String,
+        /// Why.
+        reason: String,
+    },
+
     /// A backfill was started in a revision that runs in a transaction.
     #[error(
         "revision `{revision}` backfills `{table}` in batches, each committed on its own, so it cannot run inside one transaction; add `transaction = false` to its #[migration]"
@@ -408,6 +434,8 @@ impl Error {
             | Error::Offline { revision }
             | Error::ContractFirst { revision, .. }
             | Error::BackfillInTransaction { revision, .. }
+            | Error::Unrenderable { revision, .. }
+            | Error::Rebuild { revision, .. }
             | Error::BackfillIncomplete { revision, .. }
             | Error::NothingToResolve { revision }
             | Error::UnknownParent { revision, .. }

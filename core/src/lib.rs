@@ -55,6 +55,7 @@ mod migrator;
 mod operator;
 mod phase;
 mod plan;
+mod rebuild;
 mod report;
 mod revision;
 mod session;

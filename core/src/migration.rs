@@ -11,7 +11,7 @@
 //! the `DROP` is sent. The statements then go to the revision's
 //! [`Session`](crate::session), which queues and sends them.
 
-use crate::backend::{Backend, FromAnyRow, RawConnection, Statement};
+use crate::backend::{Backend, FromAnyRow, RawConnection, Statement, render};
 use crate::revision::Revision;
 use crate::session::{Guard, Session, shorten};
 use crate::{Error, Result};
@@ -28,7 +28,7 @@ use cofferdam_lint::{Finding, Gate, Rebuild, Risk};
 pub struct Migration<'c> {
     pub(crate) session: &'c mut Session,
     pub(crate) revision: &'static Revision,
-    guard: Guard,
+    pub(crate) guard: Guard,
     /// Judges the revision's statements in order: a table it created may
     /// be dropped, a column it added may be backfilled with a constant.
     gate: Gate,
@@ -65,9 +65,23 @@ impl<'c> Migration<'c> {
         &mut self,
         statement: S,
     ) -> impl Future<Output = Result<()>> + Send + '_ {
-        let sql = statement.to_sql(self.session.backend);
+        let rendered = render(&statement, self.session.backend);
+        // What sea-query cannot say to the engine: a table rebuild where one
+        // can stand in (SQLite), else an error naming the revision.
+        let alter = rendered.as_ref().err().and_then(|_| statement.alter_text());
         let tolerate_unknown = statement.never_destructive();
         async move {
+            let sql = match (rendered, alter) {
+                (Ok(sql), _) => sql,
+                (Err(message), Some(alter)) => return self.rebuild(&alter, &message).await,
+                (Err(message), None) => {
+                    return Err(Error::Unrenderable {
+                        revision: self.revision.id.to_owned(),
+                        backend: self.session.backend,
+                        message,
+                    });
+                }
+            };
             let statements = self.check(&sql, tolerate_unknown).await?;
             self.session.send(sql, statements).await
         }
@@ -152,7 +166,7 @@ impl<'c> Migration<'c> {
     }
 
     /// The error for destructive `findings` (at least one) in `sql`.
-    fn refuse(&self, findings: &[Finding], sql: &str) -> Error {
+    pub(crate) fn refuse(&self, findings: &[Finding], sql: &str) -> Error {
         let operation = join(findings, ToString::to_string, ", ");
         tracing::error!(revision = self.revision.id, %operation, "refused an undeclared destructive statement");
         // Within a text of several statements, show the one at fault.

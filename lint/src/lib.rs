@@ -96,6 +96,7 @@ mod duration;
 mod finding;
 mod gate;
 mod leading;
+mod rebuild;
 mod split;
 mod sql;
 mod types;
@@ -105,6 +106,7 @@ pub use dml::{condition_always_true, value_is_constant};
 pub use duration::parse_duration;
 pub use finding::{Classification, Finding, Rebuild, Risk};
 pub use gate::Gate;
+pub use rebuild::{RebuildPlan, altered_table, mentions, plan_rebuild};
 pub use types::type_narrows;
 
 /// The SQL dialect a text is written in, which decides how it is tokenized and parsed

@@ -16,6 +16,29 @@ pub(crate) enum LockMethod {
     File,
 }
 
+/// The catalog queries and statements of a table rebuild (SQLite), for
+/// one table.
+#[derive(Debug)]
+pub(crate) struct RebuildSql {
+    /// Answers the table's `CREATE TABLE` text, one row.
+    pub definition: String,
+    /// Answers `type, name, sql` of its indexes and triggers.
+    pub dependents: String,
+    /// Answers the tables whose foreign keys to it would act (cascade, set
+    /// null or default) when its rows are deleted by the drop.
+    pub acting_children: String,
+    /// Answers the rows that break a foreign key of the table.
+    pub foreign_key_check: String,
+    /// Defers foreign key checks to the commit, inside a transaction.
+    pub defer_foreign_keys: &'static str,
+    /// Turns foreign keys off, outside a transaction.
+    pub foreign_keys_off: &'static str,
+    /// Turns them on again.
+    pub foreign_keys_on: &'static str,
+    /// Keeps the old rows aside, in a table holding them as they are.
+    pub hold: fn(&str, &str) -> String,
+}
+
 /// What differs between engines, as facts and SQL text. See the module docs.
 pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
     /// The lower-case name, as in cargo features.
@@ -71,6 +94,12 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
     /// so it may be tried again.
     fn is_lock_timeout(&self, _error: &dyn sqlx::error::DatabaseError) -> bool {
         false
+    }
+
+    /// How a table is rebuilt to change what `ALTER TABLE` cannot (SQLite);
+    /// None where `ALTER TABLE` does it all.
+    fn rebuild_sql(&self, _table: &str) -> Option<RebuildSql> {
+        None
     }
 
     /// `name` (or `schema.name`) quoted as an identifier.

@@ -47,6 +47,7 @@ mod statement;
 
 pub use rows::FromAnyRow;
 pub use statement::Statement;
+pub(crate) use statement::render;
 
 pub(crate) use engine::Engine;
 pub(crate) use lock::Lock;

@@ -2,7 +2,7 @@
 //! so a revision is one hand-off to the driver's worker thread, and an OS
 //! lock on a file beside the database to serialise runs.
 
-use super::engine::{Engine, LockMethod};
+use super::engine::{Engine, LockMethod, RebuildSql};
 use crate::revision::Timeouts;
 use sea_query::{QueryBuilder, SqliteQueryBuilder};
 use std::time::Duration;
@@ -183,6 +183,31 @@ impl Engine for Sqlite {
             self.literal(schema),
             self.literal(index)
         )
+    }
+
+    /// SQLite's documented twelve-step procedure needs these; see
+    /// `core/src/rebuild.rs` for the steps.
+    fn rebuild_sql(&self, table: &str) -> Option<RebuildSql> {
+        let name = self.literal(table);
+        Some(RebuildSql {
+            definition: format!(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND lower(name) = lower({name})"
+            ),
+            dependents: format!(
+                "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') \
+                 AND lower(tbl_name) = lower({name}) AND sql IS NOT NULL ORDER BY type, name"
+            ),
+            acting_children: format!(
+                "SELECT DISTINCT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+                 WHERE m.type = 'table' AND lower(f.\"table\") = lower({name}) \
+                 AND upper(f.on_delete) IN ('CASCADE', 'SET NULL', 'SET DEFAULT')"
+            ),
+            foreign_key_check: format!("SELECT * FROM pragma_foreign_key_check({name})"),
+            defer_foreign_keys: "PRAGMA defer_foreign_keys = ON",
+            foreign_keys_off: "PRAGMA foreign_keys = OFF",
+            foreign_keys_on: "PRAGMA foreign_keys = ON",
+            hold: |hold, table| format!("CREATE TEMP TABLE {hold} AS SELECT * FROM {table}"),
+        })
     }
 
     fn lock_name(&self, table: &str) -> String {
