@@ -56,6 +56,7 @@ mod operator;
 mod phase;
 mod plan;
 mod rebuild;
+mod replace;
 mod report;
 mod revision;
 mod session;

@@ -102,6 +102,33 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// A query answering, in one row, the statement that recreates view
+    /// `name` as it is now; no row when there is no such view.
+    fn view_definition_sql(&self, name: &str) -> String;
+
+    /// What replaces view `name` with `select`: a statement to run first
+    /// (unjudged by the guard; SQLite's drop of the old view), and the
+    /// `CREATE` the guard judges.
+    fn replace_view_sql(&self, name: &str, select: &str) -> (Option<String>, String) {
+        (
+            None,
+            format!("CREATE OR REPLACE VIEW {} AS {select}", self.quote(name)),
+        )
+    }
+
+    /// The statements putting back view `name` as `definition` (what
+    /// [`Engine::view_definition_sql`] answered).
+    fn restore_view_sql(&self, _name: &str, definition: &str) -> Vec<String> {
+        vec![definition.to_owned()]
+    }
+
+    /// A query answering, in one row, the `CREATE OR REPLACE FUNCTION` of
+    /// function `signature` (`name(argument types)`), no row when there is
+    /// none. None: the engine has no replaceable functions here.
+    fn function_definition_sql(&self, _signature: &str) -> Option<String> {
+        None
+    }
+
     /// `name` (or `schema.name`) quoted as an identifier.
     fn quote(&self, name: &str) -> String {
         name.split('.')

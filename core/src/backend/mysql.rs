@@ -77,6 +77,16 @@ impl Engine for MySql {
             .join(".")
     }
 
+    fn view_definition_sql(&self, name: &str) -> String {
+        let (schema, view) = self.scope(name);
+        format!(
+            "SELECT CONCAT('CREATE OR REPLACE VIEW ', {}, ' AS ', view_definition) FROM information_schema.views \
+             WHERE table_schema = {schema} AND table_name = {}",
+            self.literal(&self.quote(name)),
+            self.literal(view)
+        )
+    }
+
     fn estimated_rows_sql(&self, table: &str) -> String {
         let (schema, table) = self.scope(table);
         format!(

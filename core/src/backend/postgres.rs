@@ -131,6 +131,21 @@ impl Engine for Postgres {
         Some(text)
     }
 
+    fn view_definition_sql(&self, name: &str) -> String {
+        let quoted = self.literal(&self.quote(name));
+        format!(
+            "SELECT 'CREATE OR REPLACE VIEW ' || {quoted} || ' AS ' || pg_get_viewdef(c.oid, true) \
+             FROM pg_class c WHERE c.oid = to_regclass({quoted}) AND c.relkind = 'v'"
+        )
+    }
+
+    fn function_definition_sql(&self, signature: &str) -> Option<String> {
+        Some(format!(
+            "SELECT pg_get_functiondef(p) FROM to_regprocedure({}) p WHERE p IS NOT NULL",
+            self.literal(signature)
+        ))
+    }
+
     fn estimated_rows_sql(&self, table: &str) -> String {
         // reltuples is -1 before the first ANALYZE: count then.
         format!(

@@ -210,6 +210,29 @@ impl Engine for Sqlite {
         })
     }
 
+    fn view_definition_sql(&self, name: &str) -> String {
+        format!(
+            "SELECT sql FROM sqlite_master WHERE type = 'view' AND lower(name) = lower({})",
+            self.literal(name)
+        )
+    }
+
+    /// SQLite has no `CREATE OR REPLACE VIEW`: the old view is dropped first.
+    fn replace_view_sql(&self, name: &str, select: &str) -> (Option<String>, String) {
+        let quoted = self.quote(name);
+        (
+            Some(format!("DROP VIEW IF EXISTS {quoted}")),
+            format!("CREATE VIEW {quoted} AS {select}"),
+        )
+    }
+
+    fn restore_view_sql(&self, name: &str, definition: &str) -> Vec<String> {
+        vec![
+            format!("DROP VIEW IF EXISTS {}", self.quote(name)),
+            definition.to_owned(),
+        ]
+    }
+
     fn lock_name(&self, table: &str) -> String {
         // `main.t` and `t` are one table; SQLite folds case in names.
         let lower = table.to_ascii_lowercase();

@@ -8,6 +8,7 @@ use sea_query::{ColumnDef, Expr, ExprTrait, Index, Query, TableName};
 #[derive(Debug, Clone)]
 pub(crate) struct StateTable {
     name: String,
+    history: String,
 }
 
 /// A backfill's recorded progress.
@@ -23,7 +24,13 @@ impl StateTable {
     pub(crate) fn beside(history: &str) -> StateTable {
         StateTable {
             name: format!("{history}_backfill"),
+            history: history.to_owned(),
         }
+    }
+
+    /// The history table it sits beside.
+    pub(crate) fn history(&self) -> &str {
+        &self.history
     }
 
     /// The table's name, for messages.
