@@ -19,6 +19,12 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 pub struct Standby {
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// The primary's replication slot that keeps the WAL it still needs
+    /// (a loaded server recycles WAL between the base backup and the
+    /// standby's start otherwise); dropped with the standby.
+    slot: String,
+    /// The primary's host, port and user, for dropping the slot.
+    primary: (String, String, String),
     /// The directory holding its data directory and log.
     dir: PathBuf,
     bin: PathBuf,
@@ -52,8 +58,15 @@ impl Standby {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).expect("create the standby directory");
+        let slot = format!("cfdm_standby_{}_{}", std::process::id(), port);
         // From here on, Drop cleans up whatever happens.
-        let standby = Standby { port, dir, bin };
+        let standby = Standby {
+            port,
+            dir,
+            bin,
+            slot: slot.clone(),
+            primary: (host.clone(), primary_port.clone(), user.clone()),
+        };
         standby.own();
         let data = standby.data();
         standby.run(
@@ -62,6 +75,9 @@ impl Standby {
                 "-R",
                 "-X",
                 "stream",
+                "-C",
+                "-S",
+                &slot,
                 "-D",
                 path(&data),
                 "-h",
@@ -109,6 +125,37 @@ impl Standby {
             ],
         );
         Some(standby)
+    }
+
+    /// Waits (up to 60 s) until the standby streams from the primary: only
+    /// then does the primary see it in `pg_stat_replication`, and only then
+    /// may its replay be paused (a standby paused before it starts
+    /// streaming never connects).
+    pub async fn streaming(&self) {
+        use sqlx::Connection;
+        let url = self.url("postgres");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
+                let streaming: Result<(i64,), _> = sqlx::query_as(
+                    "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'",
+                )
+                .fetch_one(&mut conn)
+                .await;
+                let _ = conn.close().await;
+                if matches!(streaming, Ok((1,))) {
+                    return;
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                let log = std::fs::read_to_string(self.dir.join("standby.log")).unwrap_or_default();
+                panic!(
+                    "the standby on port {} did not start streaming within 60 s; its log:\n{log}",
+                    self.port
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
 
     /// The URL of database `database` on the standby.
@@ -172,6 +219,22 @@ impl Drop for Standby {
                     &["stop", "-w", "-m", "immediate", "-D", path(&data)],
                 )
                 .output();
+        }
+        let (host, port, user) = &self.primary;
+        let drop_slot = format!(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{}'",
+            self.slot
+        );
+        let dropped = Command::new(self.bin.join("psql"))
+            .args([
+                "-h", host, "-p", port, "-U", user, "-d", "postgres", "-Atqc", &drop_slot,
+            ])
+            .output();
+        if !dropped.is_ok_and(|output| output.status.success()) {
+            eprintln!(
+                "warning: the replication slot {} was not dropped",
+                self.slot
+            );
         }
         if let Err(error) = std::fs::remove_dir_all(&self.dir) {
             eprintln!(

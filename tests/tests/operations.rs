@@ -615,6 +615,8 @@ async fn fill_lagged_slugs(m: &mut Migration<'_>) -> Result<()> {
     Ok(())
 }
 
+const LAGGED: usize = 3000;
+
 /// Against a real standby whose replay is paused: the backfill waits, and
 /// finishes once replay resumes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -631,12 +633,15 @@ async fn backfill_waits_for_a_lagging_standby_postgres() {
         .up_to(&db.url, "create_lagged_posts")
         .await
         .unwrap();
-    let values: Vec<String> = (1..=1000).map(|i| format!("({i}, 'post-{i}')")).collect();
+    // 60 batches with a pause each: seconds of writes, so the paused
+    // standby falls well over a second behind before the end.
+    let values: Vec<String> = (1..=LAGGED).map(|i| format!("({i}, 'post-{i}')")).collect();
     db.execute(&format!(
         "INSERT INTO posts (id, title) VALUES {}",
         values.join(", ")
     ))
     .await;
+    standby.streaming().await;
     let mut replica = sqlx::PgConnection::connect(&standby.url(&db.name))
         .await
         .unwrap();
@@ -652,12 +657,18 @@ async fn backfill_waits_for_a_lagging_standby_postgres() {
             match events.recv().await {
                 Some(Event::ReplicaLag { lag, max, .. }) => return (lag, max),
                 Some(_) => {}
-                None => panic!("the run ended without waiting for the standby"),
+                None => return (None, Duration::ZERO),
             }
         }
     })
     .await
     .expect("the backfill waits for the paused standby");
+    if waited.0.is_none() {
+        panic!(
+            "the run ended without waiting for the standby: {:?}",
+            run.await
+        );
+    }
     assert!(waited.0.is_some_and(|lag| lag > waited.1), "{waited:?}");
     // It stays waiting while replay is paused.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -674,7 +685,7 @@ async fn backfill_waits_for_a_lagging_standby_postgres() {
         .expect("the backfill finishes once replay resumes")
         .unwrap()
         .unwrap();
-    assert_eq!(tally(&db).await, (1000, 0, 0));
+    assert_eq!(tally(&db).await, (LAGGED, 0, 0));
     let _ = replica.close().await;
     drop(standby);
 }

@@ -143,8 +143,9 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         format!("SELECT count(*) FROM {}", self.quote(table))
     }
 
-    /// A query run on the primary answering, in one row, how far its
-    /// replicas are behind in seconds (0 without replicas). None: the
+    /// A query run on the primary answering, in one row, the position
+    /// where its log ends, the position its slowest replica has replayed
+    /// (NULL: unknown), and how many replicas stream from it. None: the
     /// primary cannot tell, and each replica is asked
     /// ([`Engine::replica_status`]).
     fn replica_lag_sql(&self) -> Option<&'static str> {

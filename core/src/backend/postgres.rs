@@ -156,14 +156,16 @@ impl Engine for Postgres {
         )
     }
 
-    /// The worst replay lag of the standbys streaming from this server.
-    /// `replay_lag` keeps its last value for a while after a standby has
-    /// caught up, so a standby that has replayed everything counts as 0.
-    /// Roles without `pg_monitor` see NULL lags, read as 0.
+    /// Where this server's WAL ends and how far the slowest standby
+    /// streaming from it has replayed it, as byte positions. Not
+    /// `replay_lag`: it keeps its last value long after a standby caught up
+    /// and only moves when the standby reports, so a backfill would wait
+    /// for nothing; the runtime times the positions itself. Roles without
+    /// `pg_monitor` see NULL positions, read as "caught up".
     fn replica_lag_sql(&self) -> Option<&'static str> {
         Some(
-            "SELECT COALESCE(max(CASE WHEN pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) <= 0 THEN 0 \
-             ELSE EXTRACT(EPOCH FROM replay_lag) END), 0)::float8::text FROM pg_stat_replication",
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text, \
+             pg_wal_lsn_diff(min(replay_lsn), '0/0')::text, count(*)::text FROM pg_stat_replication",
         )
     }
 

@@ -11,6 +11,9 @@ use std::time::Duration;
 pub(crate) struct Replicas {
     /// Each replica's URL (redacted) and connection.
     replicas: Vec<(String, Conn)>,
+    /// Where the primary's log ended when it was asked, and when: the lag
+    /// is the age of the oldest position the replicas have not replayed.
+    written: std::collections::VecDeque<(std::time::Instant, u128)>,
 }
 
 impl Replicas {
@@ -21,7 +24,10 @@ impl Replicas {
             let conn = Conn::connect(url, Duration::from_secs(10), Duration::from_secs(5)).await?;
             replicas.push((redact(url), conn));
         }
-        Ok(replicas).map(|replicas| Replicas { replicas })
+        Ok(Replicas {
+            replicas,
+            written: std::collections::VecDeque::new(),
+        })
     }
 
     /// The worst lag: the primary's own answer where the engine has one,
@@ -37,11 +43,30 @@ impl Replicas {
                     action: "reading the replicas' lag from pg_stat_replication".to_owned(),
                     source,
                 })?;
-            worst = seconds(
-                rows.into_iter()
-                    .next()
-                    .and_then(|row| row.into_iter().next().flatten()),
-            );
+            let row = rows.into_iter().next().unwrap_or_default();
+            let number = |i: usize| {
+                row.get(i)
+                    .cloned()
+                    .flatten()
+                    .and_then(|text| text.parse::<u128>().ok())
+            };
+            let (end, replayed, standbys) = (number(0), number(1), number(2).unwrap_or(0));
+            let now = std::time::Instant::now();
+            if standbys == 0 {
+                self.written.clear();
+            } else if let Some(end) = end {
+                if self.written.back().is_none_or(|&(_, last)| last < end) {
+                    self.written.push_back((now, end));
+                }
+                let replayed = replayed.unwrap_or(u128::MAX);
+                while self.written.front().is_some_and(|&(_, at)| at <= replayed) {
+                    self.written.pop_front();
+                }
+                worst = self
+                    .written
+                    .front()
+                    .map_or(Duration::ZERO, |&(since, _)| now - since);
+            }
         }
         for (url, replica) in &mut self.replicas {
             let Some((statements, columns)) = replica.engine().replica_status() else {

@@ -11,7 +11,10 @@
 //! - **Replica lag**: with [`Backfill::max_replica_lag`], before each batch
 //!   the helper reads how far replicas are behind and waits while it is
 //!   over the limit: on PostgreSQL from `pg_stat_replication` on the primary
-//!   (`replay_lag`; the role needs `pg_monitor` to see it), on MySQL and
+//!   (the age of the oldest log position, as timed by the helper, that the
+//!   slowest standby's `replay_lsn` has not reached; `replay_lag` itself
+//!   keeps its last value long after a standby caught up; the role needs
+//!   `pg_monitor` to see the positions), on MySQL and
 //!   MariaDB from `Seconds_Behind_Source` / `Seconds_Behind_Master` of each
 //!   URL given to [`Backfill::replicas`] (a replica whose replication is
 //!   stopped reports NULL, which counts as lagging).
