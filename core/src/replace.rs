@@ -1,4 +1,4 @@
-//! Replaceable objects (views, and functions on PostgreSQL), in the spirit
+//! Replaceable objects (views and triggers, and functions on PostgreSQL), in the spirit
 //! of alembic-utils: a revision replaces the definition, and its `down`
 //! restores the one it replaced, which the runtime kept.
 //!
@@ -18,6 +18,7 @@ use sea_query::{ColumnDef, Expr, ExprTrait, Index, Query, TableName};
 enum Kind {
     View,
     Function,
+    Trigger,
 }
 
 impl Kind {
@@ -25,6 +26,7 @@ impl Kind {
         match self {
             Kind::View => "view",
             Kind::Function => "function",
+            Kind::Trigger => "trigger",
         }
     }
 }
@@ -88,6 +90,49 @@ impl Migration<'_> {
             None => vec![format!("DROP FUNCTION IF EXISTS {signature}")],
         };
         self.restore(Kind::Function, signature, restore).await
+    }
+
+    /// Creates trigger `name` on `table` with `definition` (a whole
+    /// `CREATE TRIGGER ...` in the engine's syntax), replacing the trigger
+    /// of that name if there is one; the previous definition is kept for
+    /// [`Migration::restore_trigger`]. Every engine.
+    pub async fn create_or_replace_trigger(
+        &mut self,
+        table: &str,
+        name: &str,
+        definition: &str,
+    ) -> Result<()> {
+        let engine = self.session.engine;
+        let key = format!("{table}.{name}");
+        self.keep(
+            Kind::Trigger,
+            &key,
+            &engine.trigger_definition_sql(table, name),
+        )
+        .await?;
+        // Not judged, and spared by the drop backstop: replacing a trigger
+        // drops the old one by necessity.
+        if let Some(allow) = engine.allow_drop_trigger(table, name) {
+            self.session.queue_internal(allow);
+        }
+        self.session
+            .queue_internal(engine.drop_trigger_sql(table, name));
+        // A trigger's body is the engine's own dialect, which the
+        // classifier may not parse; what it can parse is still judged.
+        let statements = self.check(definition, true).await?;
+        self.session.send(definition.to_owned(), statements).await
+    }
+
+    /// Puts back trigger `name` on `table` as this revision found it, or
+    /// drops it if there was none. For the revision's `down`.
+    pub async fn restore_trigger(&mut self, table: &str, name: &str) -> Result<()> {
+        let engine = self.session.engine;
+        let key = format!("{table}.{name}");
+        let mut restore = vec![engine.drop_trigger_sql(table, name)];
+        if let Some(definition) = self.kept(Kind::Trigger, &key).await? {
+            restore.push(definition);
+        }
+        self.restore(Kind::Trigger, &key, restore).await
     }
 
     fn no_functions(&self) -> Error {

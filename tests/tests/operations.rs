@@ -939,3 +939,69 @@ async fn functions_are_replaced_and_restored_postgres() {
         "the old body is back"
     );
 }
+
+#[migration(set = "ops_trigger")]
+async fn create_priced(m: &mut Migration<'_>) -> Result<()> {
+    m.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, price INTEGER NOT NULL)")
+        .await
+}
+
+/// A trigger adding `bonus` to the price of each new item, in the engine's syntax.
+async fn bonus_trigger(m: &mut Migration<'_>, bonus: u32) -> Result<()> {
+    let definition = match m.backend() {
+        cofferdam::Backend::Postgres => {
+            m.create_or_replace_function(
+                &format!("add_bonus_{bonus}()"),
+                &format!("CREATE OR REPLACE FUNCTION add_bonus_{bonus}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.price := NEW.price + {bonus}; RETURN NEW; END $$"),
+            )
+            .await?;
+            format!(
+                "CREATE TRIGGER bonus BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION add_bonus_{bonus}()"
+            )
+        }
+        cofferdam::Backend::MySql => format!(
+            "CREATE TRIGGER bonus BEFORE INSERT ON items FOR EACH ROW SET NEW.price = NEW.price + {bonus}"
+        ),
+        _ => format!(
+            "CREATE TRIGGER bonus AFTER INSERT ON items BEGIN UPDATE items SET price = price + {bonus} WHERE id = NEW.id; END"
+        ),
+    };
+    m.create_or_replace_trigger("items", "bonus", &definition)
+        .await
+}
+
+#[migration(set = "ops_trigger", after = create_priced)]
+async fn bonus_100(m: &mut Migration<'_>) -> Result<()> {
+    bonus_trigger(m, 100).await
+}
+
+#[migration(set = "ops_trigger", after = bonus_100, down = unbonus_1000)]
+async fn bonus_1000(m: &mut Migration<'_>) -> Result<()> {
+    bonus_trigger(m, 1000).await
+}
+
+async fn unbonus_1000(m: &mut Migration<'_>) -> Result<()> {
+    m.restore_trigger("items", "bonus").await
+}
+
+async fn triggers_are_replaced_and_restored(db: TestDb) {
+    let migrator = Migrator::new("ops_trigger");
+    migrator.up(&db.url).await.unwrap();
+    db.execute("INSERT INTO items (id, price) VALUES (1, 1)")
+        .await;
+    migrator
+        .down(&db.url, cofferdam::Down::Steps(1))
+        .await
+        .unwrap();
+    db.execute("INSERT INTO items (id, price) VALUES (2, 1)")
+        .await;
+    let prices = db.query("SELECT price FROM items ORDER BY id").await;
+    let prices: Vec<Option<&str>> = prices.iter().map(|row| row[0].as_deref()).collect();
+    assert_eq!(
+        prices,
+        [Some("1001"), Some("101")],
+        "the replaced trigger, then the restored one"
+    );
+}
+
+backend_tests!(triggers_are_replaced_and_restored);

@@ -129,6 +129,16 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// A query answering, in one row, the `CREATE TRIGGER` of trigger
+    /// `name` on `table` as it is now; no row when there is none.
+    fn trigger_definition_sql(&self, table: &str, name: &str) -> String;
+
+    /// The statement dropping trigger `name` on `table` if it exists.
+    fn drop_trigger_sql(&self, table: &str, name: &str) -> String {
+        let _ = table;
+        format!("DROP TRIGGER IF EXISTS {}", self.quote(name))
+    }
+
     /// `name` (or `schema.name`) quoted as an identifier.
     fn quote(&self, name: &str) -> String {
         name.split('.')
@@ -217,6 +227,12 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
     /// `table`: the runtime guard checked that its rebuild copies every
     /// column. None: the engine has no backstop.
     fn allow_drop(&self, _table: &str) -> Option<String> {
+        None
+    }
+
+    /// Like [`Engine::allow_drop`], for trigger `name` on `table`, which a
+    /// revision replacing it drops first.
+    fn allow_drop_trigger(&self, _table: &str, _name: &str) -> Option<String> {
         None
     }
 

@@ -87,6 +87,19 @@ impl Engine for MySql {
         )
     }
 
+    fn trigger_definition_sql(&self, table: &str, name: &str) -> String {
+        let (schema, table) = self.scope(table);
+        format!(
+            "SELECT CONCAT('CREATE TRIGGER ', {}, ' ', action_timing, ' ', event_manipulation, ' ON ', {}, \
+             ' FOR EACH ROW ', action_statement) FROM information_schema.triggers \
+             WHERE trigger_schema = {schema} AND event_object_table = {} AND trigger_name = {}",
+            self.literal(&self.quote(name)),
+            self.literal(&self.quote(table)),
+            self.literal(table),
+            self.literal(name)
+        )
+    }
+
     fn estimated_rows_sql(&self, table: &str) -> String {
         let (schema, table) = self.scope(table);
         format!(

@@ -139,6 +139,23 @@ impl Engine for Postgres {
         )
     }
 
+    fn trigger_definition_sql(&self, table: &str, name: &str) -> String {
+        format!(
+            "SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t \
+             WHERE t.tgrelid = to_regclass({}) AND t.tgname = {} AND NOT t.tgisinternal",
+            self.literal(&self.quote(table)),
+            self.literal(name)
+        )
+    }
+
+    fn drop_trigger_sql(&self, table: &str, name: &str) -> String {
+        format!(
+            "DROP TRIGGER IF EXISTS {} ON {}",
+            self.quote(name),
+            self.quote(table)
+        )
+    }
+
     fn function_definition_sql(&self, signature: &str) -> Option<String> {
         Some(format!(
             "SELECT pg_get_functiondef(p) FROM to_regprocedure({}) p WHERE p IS NOT NULL",
@@ -282,6 +299,16 @@ impl Engine for Postgres {
             "SELECT set_config('cofferdam.created', concat_ws(',', \
              nullif(current_setting('cofferdam.created', true), ''), to_regclass({})::oid), false)",
             self.literal(table)
+        ))
+    }
+
+    fn allow_drop_trigger(&self, table: &str, name: &str) -> Option<String> {
+        Some(format!(
+            "SELECT set_config('cofferdam.created', concat_ws(',', \
+             nullif(current_setting('cofferdam.created', true), ''), \
+             (SELECT oid FROM pg_trigger WHERE tgrelid = to_regclass({}) AND tgname = {})), false)",
+            self.literal(&self.quote(table)),
+            self.literal(name)
         ))
     }
 

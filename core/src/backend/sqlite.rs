@@ -210,6 +210,14 @@ impl Engine for Sqlite {
         })
     }
 
+    fn trigger_definition_sql(&self, table: &str, name: &str) -> String {
+        format!(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND lower(tbl_name) = lower({}) AND lower(name) = lower({})",
+            self.literal(table),
+            self.literal(name)
+        )
+    }
+
     fn view_definition_sql(&self, name: &str) -> String {
         format!(
             "SELECT sql FROM sqlite_master WHERE type = 'view' AND lower(name) = lower({})",
