@@ -58,6 +58,7 @@ mod plan;
 mod rebuild;
 mod replace;
 mod report;
+mod retry;
 mod revision;
 mod session;
 mod url;

@@ -47,6 +47,7 @@
 
 mod lag;
 mod run;
+mod spec;
 mod state;
 
 use crate::migration::Migration;

@@ -1,9 +1,10 @@
 //! The batch loop of [`Backfill::run`].
 
 use super::lag::Replicas;
+use super::spec::Spec;
 use super::state::{self, Progress};
 use super::{BackfillProgress, BackfillReport, Batch, Work};
-use crate::backend::{Conn, Engine};
+use crate::backend::Conn;
 use crate::report::Event;
 use crate::session::{Session, shorten};
 use crate::{Backfill, Error, Result};
@@ -72,69 +73,6 @@ impl Backfill<'_, '_> {
         let outcome = job.run(&spec, &mut replicas).await;
         replicas.close().await;
         outcome
-    }
-}
-
-/// What the batches do, apart from the migration running them.
-struct Spec {
-    table: String,
-    key: String,
-    work: Work,
-    filter: Option<String>,
-    batch_size: u64,
-    pause: Duration,
-    max_time: Option<Duration>,
-    max_lag: Option<Duration>,
-}
-
-impl Spec {
-    /// The condition selecting the keys after `after` up to `up_to`.
-    fn condition(&self, engine: &dyn Engine, after: Option<&str>, up_to: &str) -> String {
-        let key = format!("{}.{}", engine.quote(&self.table), engine.quote(&self.key));
-        let mut parts = Vec::new();
-        if let Some(after) = after {
-            parts.push(format!("{key} > {}", key_literal(engine, after)));
-        }
-        parts.push(format!("{key} <= {}", key_literal(engine, up_to)));
-        if let Some(filter) = &self.filter {
-            parts.push(format!("({filter})"));
-        }
-        parts.join(" AND ")
-    }
-
-    /// The statement of one batch.
-    fn statement(&self, engine: &dyn Engine, batch: &Batch) -> String {
-        match &self.work {
-            Work::Set(assignments) => format!(
-                "UPDATE {} SET {assignments} WHERE {}",
-                engine.quote(&self.table),
-                batch.condition
-            ),
-            Work::Statement(write) => write(batch),
-            Work::Unset => unreachable!("checked before the first batch"),
-        }
-    }
-
-    /// The query answering the last key of the next batch (NULL: none left).
-    fn bound_sql(&self, engine: &dyn Engine, after: Option<&str>) -> String {
-        let key = engine.quote(&self.key);
-        let mut conditions = Vec::new();
-        if let Some(after) = after {
-            conditions.push(format!("{key} > {}", key_literal(engine, after)));
-        }
-        if let Some(filter) = &self.filter {
-            conditions.push(format!("({filter})"));
-        }
-        let filter = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        };
-        format!(
-            "SELECT MAX({key}) FROM (SELECT {key} FROM {}{filter} ORDER BY {key} LIMIT {}) cofferdam_batch",
-            engine.quote(&self.table),
-            self.batch_size
-        )
     }
 }
 
@@ -426,15 +364,5 @@ impl<'s> Job<'s> {
             }
             tokio::time::sleep(LAG_POLL).await;
         }
-    }
-}
-
-/// A key read as text, written back as a literal: bare when it is an
-/// integer (so the comparison uses the index as a number), quoted otherwise.
-fn key_literal(engine: &dyn Engine, key: &str) -> String {
-    if key.parse::<i64>().is_ok() {
-        key.to_owned()
-    } else {
-        engine.literal(key)
     }
 }
