@@ -67,12 +67,18 @@ impl<'c> Migration<'c> {
     ) -> impl Future<Output = Result<()>> + Send + '_ {
         let rendered = render(&statement, self.session.backend);
         // What sea-query cannot say to the engine: a table rebuild where one
-        // can stand in (SQLite), else an error naming the revision.
-        let alter = rendered.as_ref().err().and_then(|_| statement.alter_text());
+        // can stand in (SQLite), else an error naming the revision. A
+        // dropped column goes through the rebuild too where there is one:
+        // SQLite's own DROP COLUMN refuses an indexed column.
+        let rebuilds = self.session.engine.rebuild_sql("").is_some();
+        let alter = statement.alter_text().filter(|alter| {
+            rendered.is_err() || (rebuilds && alter.to_ascii_uppercase().contains("DROP COLUMN"))
+        });
         let tolerate_unknown = statement.never_destructive();
         async move {
             let sql = match (rendered, alter) {
-                (Ok(sql), _) => sql,
+                (Ok(_), Some(alter)) => return self.rebuild(&alter, "").await,
+                (Ok(sql), None) => sql,
                 (Err(message), Some(alter)) => return self.rebuild(&alter, &message).await,
                 (Err(message), None) => {
                     return Err(Error::Unrenderable {
