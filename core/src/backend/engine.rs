@@ -139,6 +139,13 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         format!("DROP TRIGGER IF EXISTS {}", self.quote(name))
     }
 
+    /// An expression giving the rows the previous statement on this
+    /// connection changed, so that a backfill records its batch in the same
+    /// round trip. None: the runtime reads the count and sends it.
+    fn rows_changed_expr(&self) -> Option<&'static str> {
+        None
+    }
+
     /// `name` (or `schema.name`) quoted as an identifier.
     fn quote(&self, name: &str) -> String {
         name.split('.')

@@ -210,6 +210,10 @@ impl Engine for Sqlite {
         })
     }
 
+    fn rows_changed_expr(&self) -> Option<&'static str> {
+        Some("changes()")
+    }
+
     fn trigger_definition_sql(&self, table: &str, name: &str) -> String {
         format!(
             "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND lower(tbl_name) = lower({}) AND lower(name) = lower({})",

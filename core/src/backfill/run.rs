@@ -197,7 +197,11 @@ impl<'s> Job<'s> {
                 up_to,
             };
             let rows = self
-                .batch(&spec.statement(engine, &batch), &batch.up_to)
+                .batch(
+                    &spec.statement(engine, &batch),
+                    &batch.up_to,
+                    matches!(spec.work, Work::Set(_)),
+                )
                 .await?;
             self.progress.last_key = Some(batch.up_to);
             self.progress.rows += rows;
@@ -213,10 +217,10 @@ impl<'s> Job<'s> {
 
     /// Commits one batch with its progress record; retries it after a lock
     /// timeout when the revision allows retries.
-    async fn batch(&mut self, statement: &str, up_to: &str) -> Result<u64> {
+    async fn batch(&mut self, statement: &str, up_to: &str, single: bool) -> Result<u64> {
         let mut attempt = 0;
         loop {
-            let error = match self.send_batch(statement, up_to).await {
+            let error = match self.send_batch(statement, up_to, single).await {
                 Ok(rows) => return Ok(rows),
                 Err(error) => error,
             };
@@ -248,12 +252,30 @@ impl<'s> Job<'s> {
         &mut self,
         statement: &str,
         up_to: &str,
+        single: bool,
     ) -> std::result::Result<u64, sqlx::Error> {
         let backend = self.session.backend;
         let engine = self.session.engine;
         let Some(conn) = self.session.conn.as_mut() else {
             unreachable!("a job starts only on a connected session");
         };
+        // Where the server can count what the batch's (one) statement
+        // changed, the whole batch is one round trip.
+        if engine.pipelined()
+            && single
+            && let Some(changed) = engine.rows_changed_expr()
+        {
+            let advance = self.session.backfill_state.advance_by_sql(
+                backend,
+                self.revision,
+                &self.target,
+                up_to,
+                changed,
+            );
+            let text = format!("{};\n{statement};\n{advance};\nCOMMIT", engine.begin());
+            let counts = conn.execute_counted(&text).await.map_err(|e| e.source)?;
+            return Ok(counts.get(1).copied().unwrap_or(0));
+        }
         let rows: u64 = if engine.pipelined() {
             let text = format!("{};\n{statement}", engine.begin());
             let counts = conn.execute_counted(&text).await.map_err(|e| e.source)?;

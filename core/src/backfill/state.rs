@@ -102,6 +102,25 @@ impl StateTable {
             .to_sql(backend)
     }
 
+    /// Records a batch whose row count the server gives as `changed` (an
+    /// expression evaluated right after the batch's statement).
+    pub(crate) fn advance_by_sql(
+        &self,
+        backend: Backend,
+        revision: &str,
+        target: &str,
+        last_key: &str,
+        changed: &'static str,
+    ) -> String {
+        Query::update()
+            .table(self.sea())
+            .value("last_key", last_key)
+            .value("rows_done", Expr::col("rows_done").add(Expr::cust(changed)))
+            .and_where(Expr::col("revision").eq(revision))
+            .and_where(Expr::col("target").eq(target))
+            .to_sql(backend)
+    }
+
     pub(crate) fn finish_sql(&self, backend: Backend, revision: &str, target: &str) -> String {
         Query::update()
             .table(self.sea())
