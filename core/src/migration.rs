@@ -77,6 +77,9 @@ impl<'c> Migration<'c> {
         let tolerate_unknown = statement.never_destructive();
         async move {
             let sql = match (rendered, alter) {
+                // Rendered only (`migrate sql`): SQLite's own DROP COLUMN
+                // shows what the change is; `up` rebuilds.
+                (Ok(sql), Some(_)) if self.session.conn.is_none() => sql,
                 (Ok(_), Some(alter)) => return self.rebuild(&alter, "").await,
                 (Ok(sql), None) => sql,
                 (Err(message), Some(alter)) => return self.rebuild(&alter, &message).await,
