@@ -154,6 +154,7 @@ pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
         }
     }
     let code = problems.first().map_or(exit::OK, |p| p.exit_code);
+    let not_contract = &report.not_contract;
     if args.json {
         out.json(&serde_json::json!({
             "ok": problems.is_empty(),
@@ -163,12 +164,23 @@ pub(super) async fn check(ctx: &Ctx, args: CheckArgs) -> u8 {
             "pending": status.map(|s| s.pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>()),
             "pending_destructive": destructive,
             "model_changes": model_changes,
+            "destructive_not_contract": not_contract,
             "problems": problems,
         }));
         return code;
     }
     for problem in &problems {
         out.paragraph(&problem.message, problem.hint.as_deref());
+    }
+    if !not_contract.is_empty() {
+        out.warn(&format!(
+            "destructive {} not in the contract phase: {}; `migrate up --phase expand` would apply {} before the rollout, \
+             while the release serving may still use what {} removes; add `phase = contract` to #[migration]",
+            if not_contract.len() == 1 { "revision" } else { "revisions" },
+            not_contract.join(", "),
+            if not_contract.len() == 1 { "it" } else { "them" },
+            if not_contract.len() == 1 { "it" } else { "each" },
+        ));
     }
     if args.allow_destructive && !destructive.is_empty() {
         out.line(&format!(

@@ -120,6 +120,10 @@ fn print_status(out: &Output, url: &str, status: &Status) {
         } else {
             String::new()
         };
+        let note = match pending.phase {
+            cofferdam_core::Phase::Contract => format!("  contract phase{note}"),
+            _ => note,
+        };
         let line = format!(
             "  {}  {:width$}{note}",
             out.paint(YELLOW, "pending"),
@@ -164,6 +168,18 @@ fn print_status(out: &Output, url: &str, status: &Status) {
         ));
     }
     out.line(&summary(status));
+    let contract: Vec<&str> = status
+        .pending
+        .iter()
+        .filter(|pending| pending.phase == cofferdam_core::Phase::Contract)
+        .map(|pending| pending.id.as_str())
+        .collect();
+    if !contract.is_empty() {
+        out.note(&format!(
+            "pending contract work: {}; `migrate up --phase contract` applies it once the release that still uses what it removes is gone",
+            contract.join(", ")
+        ));
+    }
     for note in &status.notes {
         out.note(note);
     }

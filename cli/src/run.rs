@@ -51,7 +51,13 @@ struct State {
     drawn: bool,
     /// The signal received, if any.
     signal: Option<&'static str>,
+    /// When a backfill's progress was last printed as a line (not on a
+    /// terminal, where the progress line is redrawn instead).
+    backfill_line: Option<Instant>,
 }
+
+/// How often a backfill's progress is printed when the output is not a terminal.
+const BACKFILL_LINE_EVERY: Duration = Duration::from_secs(10);
 
 /// The progress display and signal handling of one run.
 pub(super) struct Run {
@@ -166,6 +172,64 @@ impl Run {
                     out.note(&format!(
                         "waiting for the migration lock on `{table}`: another run holds it{who}; \
                          `migrate status` shows what it is applying"
+                    ));
+                }
+                Event::Retrying {
+                    revision,
+                    attempt,
+                    retries,
+                    pause,
+                    error,
+                } => {
+                    if std::mem::take(&mut state.drawn) {
+                        out.progress("");
+                    }
+                    out.note(&format!(
+                        "`{revision}`: a statement gave up waiting for a lock ({error}); retry {attempt} of {retries} in {}",
+                        human(*pause)
+                    ));
+                }
+                Event::Backfill(progress) => {
+                    let left = progress
+                        .estimated_left
+                        .map(|left| format!(", about {} left", human(left)))
+                        .unwrap_or_default();
+                    let text = format!(
+                        "  backfill of `{}` in {}: {} rows, {:.0} rows/s{left}{}",
+                        progress.table,
+                        progress.revision,
+                        progress.rows,
+                        progress.rows_per_second,
+                        if progress.finished { ", done" } else { "" }
+                    );
+                    if out.tty() {
+                        out.progress(&text);
+                        state.drawn = true;
+                    } else if progress.finished
+                        || state
+                            .backfill_line
+                            .is_none_or(|at| at.elapsed() >= BACKFILL_LINE_EVERY)
+                    {
+                        state.backfill_line = Some(Instant::now());
+                        out.line(&text);
+                    }
+                }
+                Event::ReplicaLag {
+                    revision,
+                    table,
+                    lag,
+                    max,
+                } => {
+                    if std::mem::take(&mut state.drawn) {
+                        out.progress("");
+                    }
+                    let behind = match lag {
+                        Some(lag) => format!("a replica is {} behind", human(*lag)),
+                        None => "a replica's replication is stopped".to_owned(),
+                    };
+                    out.note(&format!(
+                        "`{revision}`: the backfill of `{table}` waits: {behind} (at most {} allowed)",
+                        human(*max)
                     ));
                 }
                 // Events added later are not shown by this version.

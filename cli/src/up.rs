@@ -4,7 +4,7 @@ use super::output::{CYAN, YELLOW};
 use super::output::{human, plural};
 use super::run::{Mode, Run};
 use super::{Ctx, exit};
-use cofferdam_core::{Down, Report, Up};
+use cofferdam_core::{Down, Phase, Report, Up};
 
 /// Options of `migrate up`.
 #[derive(Debug, clap::Args)]
@@ -18,6 +18,27 @@ pub(super) struct UpArgs {
     /// Rehearse: run every statement in a transaction that is rolled back, printing each with its duration (PostgreSQL, SQLite)
     #[arg(long)]
     dry_run: bool,
+    /// How long one statement waits for a table lock before giving up (e.g. 2s), for revisions that declare no lock_timeout; a DDL waiting behind a long transaction blocks every query on its table
+    #[arg(long, value_name = "DURATION", value_parser = cofferdam_core::parse_duration)]
+    statement_lock_timeout: Option<std::time::Duration>,
+    /// How long one statement may run (e.g. 30s; PostgreSQL, MariaDB), for revisions that declare no statement_timeout
+    #[arg(long, value_name = "DURATION", value_parser = cofferdam_core::parse_duration)]
+    statement_timeout: Option<std::time::Duration>,
+    /// How many times a statement that gave up waiting for a lock is retried, with a doubling pause, for revisions that declare no retries
+    #[arg(long, value_name = "N")]
+    lock_retries: Option<u32>,
+    /// Apply only what this phase of a rolling deploy may: `expand` before the rollout (everything not marked phase = contract), `contract` after it (everything)
+    #[arg(long, value_name = "PHASE")]
+    phase: Option<PhaseArg>,
+}
+
+/// The values of `up --phase`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PhaseArg {
+    /// Before the rollout: revisions compatible with the release still serving.
+    Expand,
+    /// After the rollout: contract revisions, and anything else pending.
+    Contract,
 }
 
 /// Options of `migrate down`.
@@ -40,13 +61,28 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
         Mode::Apply
     };
     let run = Run::start(&out, mode);
-    let migrator = migrator
+    let mut migrator = migrator
         .allow_destructive(args.allow_destructive)
         .stop_on(run.token())
         .on_event(run.observer());
+    if let Some(timeout) = args.statement_lock_timeout {
+        migrator = migrator.statement_lock_timeout(timeout);
+    }
+    if let Some(timeout) = args.statement_timeout {
+        migrator = migrator.statement_timeout(timeout);
+    }
+    if let Some(retries) = args.lock_retries {
+        migrator = migrator.lock_retries(retries);
+    }
     let mut options = Up::new().dry_run(args.dry_run);
     if let Some(to) = &args.to {
         options = options.to(to);
+    }
+    if let Some(phase) = args.phase {
+        options = options.phase(match phase {
+            PhaseArg::Expand => Phase::Expand,
+            PhaseArg::Contract => Phase::Contract,
+        });
     }
     tracing::info!(database = %cofferdam_core::redact(&url), target = ?args.to, dry_run = args.dry_run, "migrate up");
     let report = match run.drive("up", migrator.up_with(&url, &options)).await {
@@ -69,6 +105,12 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
             report.ahead.join(", "),
             if report.ahead.len() == 1 { "it" } else { "them" },
             if report.ahead.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    if !report.deferred.is_empty() {
+        out.note(&format!(
+            "left for the contract phase: {}; run `migrate up --phase contract` after the rollout",
+            report.deferred.join(", ")
         ));
     }
     if args.dry_run {
@@ -132,6 +174,10 @@ fn rehearsal(
             out.paint(YELLOW, "skipped  ")
         ));
     }
+    out.line(
+        "a real run needs 1 database connection: the migration lock and the revisions share it \
+         (a backfill watching MySQL replicas adds one per replica URL)",
+    );
     out.line(&format!(
         "dry run: {} ran in {} and {} rolled back; nothing was changed",
         plural(report.revisions.len(), "revision"),

@@ -80,6 +80,7 @@ impl Migrator {
                             &row.id,
                             Change::Finished {
                                 duration_ms: STAMPED_DURATION_MS,
+                                note: None,
                             },
                         ));
                         changed.push(StampChange::Settled(row.id.clone()));
@@ -151,11 +152,7 @@ impl Migrator {
                     });
                 }
                 let applied_by = self.operator();
-                let ctx = apply::Context {
-                    table: &table,
-                    applied_by: &applied_by,
-                    dry_run: false,
-                };
+                let ctx = self.context(&table, &applied_by, false);
                 self.run_revisions(session, &ctx, vec![revision], Direction::Down, 0)
                     .await
                     .map(drop)
@@ -211,6 +208,7 @@ fn finish(table: &Table, backend: Backend, row: &AppliedRevision) -> String {
         &row.id,
         Change::Finished {
             duration_ms: row.duration_ms,
+            note: None,
         },
     )
 }

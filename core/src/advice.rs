@@ -62,6 +62,15 @@ impl Error {
             Error::Interrupted { next, .. } => Some(format!(
                 "Nothing is half-done: the run stopped between revisions. Run the same command again to continue with `{next}`."
             )),
+            Error::ContractFirst { contract, .. } => Some(format!(
+                "If the release serving now no longer uses what `{contract}` removes or changes (it was written for an earlier release), \
+                 run `migrate up --phase contract --to {contract}`, then `migrate up --phase expand` again; otherwise finish the rollout \
+                 of the release that stops using it first."
+            )),
+            Error::BackfillIncomplete { revision, .. } => Some(format!(
+                "The history shows `{revision}` as failed. To continue after the last committed batch, run \
+                 `migrate resolve {revision} --rolled-back` (it forgets the attempt, not the batches) and `migrate up` again."
+            )),
             Error::DestructiveNotAllowed { .. } => Some(
                 "Review them (`migrate sql` shows the statements), take a backup, then run `migrate up --allow-destructive`."
                     .to_owned(),

@@ -6,24 +6,44 @@
 //! and finished after, so a failure leaves a visible state that blocks the
 //! next run.
 
+use crate::backfill::StateTable;
 use crate::history::{Change, NewRow, State, Table};
 use crate::migration::Migration;
+use crate::migrator::Observer;
 use crate::operator::now_rfc3339;
 use crate::report::Direction;
+use crate::revision::Timeouts;
 use crate::revision::{MigrationFn, Revision};
 use crate::session::{Guard, Session};
+use crate::session::{Listener, Retry};
 use crate::{Error, Result};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 /// What the runner needs besides the revision.
-#[derive(Debug)]
 pub(crate) struct Context<'a> {
     pub table: &'a Table,
     pub applied_by: &'a str,
     /// Inside an outer transaction that will be rolled back (dry run).
     pub dry_run: bool,
+    /// The limits for revisions that declare none ([`crate::Migrator`]'s).
+    pub timeouts: Timeouts,
+    /// The connection's own busy timeout, restored after a revision that
+    /// set another (SQLite).
+    pub busy: Duration,
+    /// Told about retries.
+    pub observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("table", &self.table)
+            .field("dry_run", &self.dry_run)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Runs `revision` in `direction`; returns how long it took.
@@ -59,11 +79,53 @@ pub(crate) async fn run(
         direction,
         seq,
     };
-    if session.backend.runs_in_transaction(revision) {
-        in_transaction(session, ctx, step).await
-    } else {
-        outside_transaction(session, ctx, step).await
+    let timeouts = revision.timeouts.or(ctx.timeouts);
+    session.observer = Listener(ctx.observer.clone());
+    session.backfill_state = StateTable::beside(&ctx.table.name);
+    session.backfilled = false;
+    let mut retry = Retry::new(timeouts, ctx.observer.clone());
+    if !session.backend.runs_in_transaction(revision) {
+        // Each statement commits on its own: the one that gave up waiting
+        // is sent again, not the revision.
+        session.retry = Some(retry);
+        let outcome = outside_transaction(session, ctx, step, &timeouts).await;
+        session.retry = None;
+        return outcome;
     }
+    // In a transaction the failed statement aborted it: the whole
+    // revision is rolled back and run again.
+    let mut attempt = 0;
+    loop {
+        let note = retry.summary();
+        match in_transaction(session, ctx, step, &timeouts, note.as_deref()).await {
+            Err(error)
+                if attempt < timeouts.retries.unwrap_or(0) && lock_timeout(session, &error) =>
+            {
+                attempt += 1;
+                let pause = retry.note(revision.id, attempt, &error);
+                tokio::time::sleep(pause).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// Whether `error` (or one of its causes) is a statement that gave up
+/// waiting for a lock.
+fn lock_timeout(session: &Session, error: &Error) -> bool {
+    let Some(conn) = session.conn.as_ref() else {
+        return false;
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(sqlx) = current.downcast_ref::<sqlx::Error>()
+            && conn.is_lock_timeout(sqlx)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// One revision about to run, in one direction.
@@ -77,7 +139,13 @@ struct Step {
     seq: i64,
 }
 
-async fn in_transaction(session: &mut Session, ctx: &Context<'_>, step: Step) -> Result<Duration> {
+async fn in_transaction(
+    session: &mut Session,
+    ctx: &Context<'_>,
+    step: Step,
+    timeouts: &Timeouts,
+    note: Option<&str>,
+) -> Result<Duration> {
     let Step {
         revision,
         function,
@@ -88,7 +156,18 @@ async fn in_transaction(session: &mut Session, ctx: &Context<'_>, step: Step) ->
     let started = Instant::now();
     let applied_at = now_rfc3339();
     let backend = session.backend;
+    let local = session.engine.set_timeouts(timeouts, true);
+    let session_wide = match local {
+        Some(_) => None,
+        None => session.engine.set_timeouts(timeouts, false),
+    };
+    if let Some((sql, statements)) = session_wide.clone() {
+        session.queue_internal_many(sql, statements);
+    }
     session.begin();
+    if let Some((sql, statements)) = local {
+        session.queue_internal_many(sql, statements);
+    }
     if guard == Guard::Enforce
         && let Some((sql, statements)) = session.engine.arm_backstop(revision.id, true)
     {
@@ -101,14 +180,17 @@ async fn in_transaction(session: &mut Session, ctx: &Context<'_>, step: Step) ->
                 // measures the duration itself where it can.
                 Direction::Up => ctx.table.insert_sql(
                     backend,
-                    &new_row(
-                        revision,
-                        seq,
-                        State::Applied,
-                        applied_at,
-                        ctx.applied_by,
-                        None,
-                    ),
+                    &NewRow {
+                        note,
+                        ..new_row(
+                            revision,
+                            seq,
+                            State::Applied,
+                            applied_at,
+                            ctx.applied_by,
+                            None,
+                        )
+                    },
                 ),
                 Direction::Down => ctx.table.delete_sql(backend, revision.id),
             };
@@ -118,11 +200,14 @@ async fn in_transaction(session: &mut Session, ctx: &Context<'_>, step: Step) ->
         }
         Err(error) => Err(error),
     };
-    if let Err(error) = outcome {
+    if let Err(error) = &outcome {
+        tracing::debug!(%error, "rolling back");
         session.rollback().await;
-        return Err(error);
     }
-    Ok(started.elapsed())
+    if session_wide.is_some() {
+        reset_timeouts(session, ctx, timeouts).await;
+    }
+    outcome.map(|()| started.elapsed())
 }
 
 /// Records the start, runs, records the end.
@@ -130,6 +215,7 @@ async fn outside_transaction(
     session: &mut Session,
     ctx: &Context<'_>,
     step: Step,
+    timeouts: &Timeouts,
 ) -> Result<Duration> {
     let Step {
         revision,
@@ -175,6 +261,10 @@ async fn outside_transaction(
                 .update_own_sql(backend, revision.id, Change::Started, State::Applied, None)
         }
     });
+    let timed = session.engine.set_timeouts(timeouts, false);
+    if let Some((sql, statements)) = timed.clone() {
+        session.queue_internal_many(sql, statements);
+    }
     let armed = match session.engine.arm_backstop(revision.id, false) {
         Some((sql, statements)) if guard == Guard::Enforce => {
             session.queue_internal_many(sql, statements);
@@ -194,9 +284,15 @@ async fn outside_transaction(
     .await;
     let outcome = match result {
         Ok(()) => {
+            let note = session.retry.as_ref().and_then(Retry::summary);
+            if session.backfilled && direction == Direction::Up {
+                // Its job is done; a later `down` and `up` start over.
+                session.queue_internal(session.backfill_state.forget_sql(backend, revision.id));
+            }
             session.queue_internal(match direction {
                 Direction::Up => own(Change::Finished {
                     duration_ms: millis(started.elapsed()),
+                    note: note.as_deref(),
                 }),
                 Direction::Down => ctx.table.delete_sql(backend, revision.id),
             });
@@ -242,8 +338,21 @@ async fn outside_transaction(
             tracing::warn!(%error, "could not disarm the drop backstop; it ends with the connection");
         }
     }
+    if timed.is_some() {
+        reset_timeouts(session, ctx, timeouts).await;
+    }
     session.pipeline = pipeline;
     outcome
+}
+
+/// Restores the session's own timeouts after a revision that set others.
+async fn reset_timeouts(session: &mut Session, ctx: &Context<'_>, timeouts: &Timeouts) {
+    if let Some((sql, statements)) = session.engine.reset_timeouts(timeouts, ctx.busy) {
+        session.queue_internal_many(sql, statements);
+        if let Err(error) = session.flush().await {
+            tracing::warn!(%error, "could not reset the lock and statement timeouts; they end with the connection");
+        }
+    }
 }
 
 /// Calls the migration function, turning a panic into an error.
@@ -292,6 +401,7 @@ pub(crate) fn new_row<'a>(
         applied_by,
         destructive: revision.review.is_some(),
         review_reason: revision.review.and_then(|review| review.reason),
+        note: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::plan;
 use crate::report::{DestructiveOp, Status, destructive_ops};
+use crate::revision::{Phase, Revision};
 use crate::{Error, Migrator, Result};
 
 /// What [`Migrator::check`] found. Each problem is the [`Error`] that `up`
@@ -24,6 +25,12 @@ pub struct CheckReport {
     pub problems: Vec<Error>,
     /// The destructive operations of the pending revisions.
     pub destructive: Vec<DestructiveOp>,
+    /// Destructive revisions (marked `#[destructive(reviewed)]`) not marked
+    /// `phase = contract`: a warning, not a problem. An expand run before a
+    /// rollout would apply them while the old release may still use what
+    /// they remove. The pending ones when a database is checked, all of
+    /// them otherwise.
+    pub not_contract: Vec<String>,
 }
 
 impl CheckReport {
@@ -52,6 +59,7 @@ impl Migrator {
                 status: None,
                 problems,
                 destructive: Vec::new(),
+                not_contract: not_contract(graph.ordered()),
             });
         };
         let status = self.status(url).await?;
@@ -97,6 +105,16 @@ impl Migrator {
             status: Some(status),
             problems,
             destructive: destructive_ops(&pending),
+            not_contract: not_contract(pending.iter().copied()),
         })
     }
+}
+
+/// The ids of the destructive revisions among `revisions` that are not
+/// marked `phase = contract`.
+fn not_contract(revisions: impl Iterator<Item = &'static Revision>) -> Vec<String> {
+    revisions
+        .filter(|revision| revision.is_destructive() && revision.phase != Phase::Contract)
+        .map(|revision| revision.id.to_owned())
+        .collect()
 }

@@ -39,8 +39,8 @@
 use crate::backend::{Backend, Conn, Statement};
 use crate::graph::Graph;
 use crate::history::{AppliedRevision, Table};
-use sea_query::{ColumnDef, Expr, ExprTrait, OnConflict, Query, TableName};
 use crate::revision::Revision;
+use sea_query::{ColumnDef, Expr, ExprTrait, OnConflict, Query, TableName};
 
 /// What the probe read: the stored digest (None when stale), the counter
 /// to refill it against, and whether the history has rows at all.
@@ -104,9 +104,11 @@ pub(crate) fn expected_all(set: &str) -> String {
 
 /// The digest of the rows read from the history table.
 pub(crate) fn of_rows(rows: &[AppliedRevision]) -> String {
-    combine(rows.iter().map(|row| {
-        cofferdam_lint::history_entry_hash(&row.id, &row.checksum, row.state.as_str())
-    }))
+    combine(
+        rows.iter().map(|row| {
+            cofferdam_lint::history_entry_hash(&row.id, &row.checksum, row.state.as_str())
+        }),
+    )
 }
 
 impl Table {
@@ -181,7 +183,10 @@ impl Table {
     /// trusted without them.
     pub(crate) async fn create_digest(&self, conn: &mut Conn) {
         let backend = conn.backend();
-        let mut statements = vec![self.digest_create_sql(backend), self.digest_seed_sql(backend)];
+        let mut statements = vec![
+            self.digest_create_sql(backend),
+            self.digest_seed_sql(backend),
+        ];
         statements.extend(
             conn.engine()
                 .digest_triggers_sql(&self.name, &self.digest_name()),
@@ -203,7 +208,12 @@ impl Table {
         sea_query::Table::create()
             .table(self.digest_sea())
             .if_not_exists()
-            .col(ColumnDef::new("id").small_integer().not_null().primary_key())
+            .col(
+                ColumnDef::new("id")
+                    .small_integer()
+                    .not_null()
+                    .primary_key(),
+            )
             .col(ColumnDef::new("gen").big_integer().not_null())
             .col(ColumnDef::new("digest").string_len(64).null())
             .to_sql(backend)
@@ -225,9 +235,9 @@ mod tests {
 
     fn digest_of(entries: &[(&str, &str, &str)]) -> String {
         combine(
-            entries
-                .iter()
-                .map(|(id, checksum, state)| cofferdam_lint::history_entry_hash(id, checksum, state)),
+            entries.iter().map(|(id, checksum, state)| {
+                cofferdam_lint::history_entry_hash(id, checksum, state)
+            }),
         )
     }
 
@@ -239,7 +249,11 @@ mod tests {
         let failed = digest_of(&[("a", "1", "applied"), ("b", "2", "failed")]);
         let edited = digest_of(&[("a", "1", "applied"), ("b", "3", "applied")]);
         let shifted = digest_of(&[("a", "1", "applied"), ("b2", "", "applied")]);
-        let more = digest_of(&[("a", "1", "applied"), ("b", "2", "applied"), ("c", "3", "applied")]);
+        let more = digest_of(&[
+            ("a", "1", "applied"),
+            ("b", "2", "applied"),
+            ("c", "3", "applied"),
+        ]);
         assert!(a != failed && a != edited && a != shifted && a != more);
         assert_eq!(digest_of(&[]), empty());
     }

@@ -317,6 +317,70 @@ pub enum Error {
         next: String,
     },
 
+    /// An expand run (`up --phase expand`) reached an expand revision that
+    /// builds on a contract revision, which the expand phase does not apply.
+    #[error("the expand phase stopped before revision `{revision}`: it builds on contract revision `{contract}`, which `--phase expand` does not apply; {}", applied_note(.applied))]
+    ContractFirst {
+        /// The expand revision that could not run.
+        revision: String,
+        /// The pending contract revision it builds on.
+        contract: String,
+        /// The revisions applied before the stop.
+        applied: Vec<String>,
+    },
+
+    /// sea-query could not render a statement for the engine, and no
+    /// rebuild can stand in for it.
+    #[error(
+        "revision `{revision}` has a statement sea-query cannot render for {backend}: {message}; write it another way for this engine (`m.backend()` tells which)"
+    )]
+    Unrenderable {
+        /// The revision.
+        revision: String,
+        /// The engine.
+        backend: Backend,
+        /// What sea-query said.
+        message: String,
+    },
+
+    /// A SQLite table rebuild (standing in for an `ALTER TABLE` SQLite
+    /// cannot do) was refused before anything was sent.
+    #[error("revision `{revision}` cannot rebuild SQLite table `{table}`: {reason}")]
+    Rebuild {
+        /// The revision.
+        revision: String,
+        /// The table.
+        table: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// A backfill was started in a revision that runs in a transaction.
+    #[error(
+        "revision `{revision}` backfills `{table}` in batches, each committed on its own, so it cannot run inside one transaction; add `transaction = false` to its #[migration]"
+    )]
+    BackfillInTransaction {
+        /// The revision.
+        revision: String,
+        /// The table.
+        table: String,
+    },
+
+    /// A backfill stopped before its last batch.
+    #[error(
+        "the backfill of `{table}` in revision `{revision}` stopped after {rows} rows: {reason}; the batches done are committed and recorded"
+    )]
+    BackfillIncomplete {
+        /// The revision.
+        revision: String,
+        /// The table.
+        table: String,
+        /// Rows done so far, by every run.
+        rows: u64,
+        /// Why it stopped.
+        reason: String,
+    },
+
     /// A migration needed the database while SQL was only being rendered.
     #[error("revision `{revision}` reads from the database, so its SQL cannot be rendered offline")]
     Offline {
@@ -438,6 +502,11 @@ impl Error {
             | Error::Irreversible { revision, .. }
             | Error::NotApplied { revision, .. }
             | Error::Offline { revision }
+            | Error::ContractFirst { revision, .. }
+            | Error::BackfillInTransaction { revision, .. }
+            | Error::Unrenderable { revision, .. }
+            | Error::Rebuild { revision, .. }
+            | Error::BackfillIncomplete { revision, .. }
             | Error::NothingToResolve { revision }
             | Error::NoDownToRun { revision }
             | Error::UnknownParent { revision, .. }

@@ -54,7 +54,8 @@ pub struct AppliedRevision {
     pub destructive: bool,
     /// The review reason, if one was given.
     pub review_reason: Option<String>,
-    /// The error of a failed run.
+    /// The error of a failed run; for an applied one, what the run
+    /// survived, e.g. `applied after 2 lock-timeout retries; the last: ...`.
     pub error: Option<String>,
     /// Recorded by `stamp` (as applied without running), not applied by a
     /// run. Stored as a `duration_ms` of -1, which no run records: tables
@@ -231,7 +232,7 @@ impl Table {
                 row.applied_by.into(),
                 i16::from(row.destructive).into(),
                 row.review_reason.into(),
-                Option::<&str>::None.into(),
+                row.note.map(clip).into(),
             ])
             .to_sql(backend)
     }
@@ -269,22 +270,16 @@ impl Table {
             Change::Started => {
                 update.value("state", State::Started.as_str());
             }
-            Change::Finished { duration_ms } => {
+            Change::Finished { duration_ms, note } => {
                 update
                     .value("state", State::Applied.as_str())
                     .value("duration_ms", duration_ms)
-                    .value("error", Option::<&str>::None);
+                    .value("error", note.map(clip));
             }
             Change::Failed { error } => {
-                // NUL cannot be stored in a text column on every engine.
-                let error: String = error
-                    .chars()
-                    .filter(|&c| c != '\0')
-                    .take(MAX_ERROR_CHARS)
-                    .collect();
                 update
                     .value("state", State::Failed.as_str())
-                    .value("error", error);
+                    .value("error", clip(error));
             }
         }
         update.and_where(Expr::col("id").eq(id));
@@ -305,8 +300,11 @@ impl Table {
 pub(crate) enum Change<'a> {
     /// A revert outside a transaction is starting.
     Started,
-    /// Applied after all, in `duration_ms`.
-    Finished { duration_ms: i64 },
+    /// Applied after all, in `duration_ms`; `note`: what the run survived.
+    Finished {
+        duration_ms: i64,
+        note: Option<&'a str>,
+    },
     /// Failed outside a transaction, with this error.
     Failed { error: &'a str },
 }
@@ -326,6 +324,17 @@ pub(crate) struct NewRow<'a> {
     pub applied_by: &'a str,
     pub destructive: bool,
     pub review_reason: Option<&'a str>,
+    /// What the run survived (retried lock timeouts), kept in `error`.
+    pub note: Option<&'a str>,
+}
+
+/// `text` as the `error` column keeps it: no NUL (which a text column
+/// cannot store on every engine), at most [`MAX_ERROR_CHARS`].
+fn clip(text: &str) -> String {
+    text.chars()
+        .filter(|&c| c != '\0')
+        .take(MAX_ERROR_CHARS)
+        .collect()
 }
 
 fn parse_row(table: &str, row: Vec<Option<String>>) -> Result<AppliedRevision> {

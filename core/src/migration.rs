@@ -11,7 +11,7 @@
 //! the `DROP` is sent. The statements then go to the revision's
 //! [`Session`](crate::session), which queues and sends them.
 
-use crate::backend::{Backend, FromAnyRow, RawConnection, Statement};
+use crate::backend::{Backend, FromAnyRow, RawConnection, Statement, render};
 use crate::revision::Revision;
 use crate::session::{Guard, Session, shorten};
 use crate::{Error, Result};
@@ -26,9 +26,9 @@ use cofferdam_lint::{Finding, Gate, Rebuild, Risk};
 /// truncates in an unreviewed revision).
 #[derive(Debug)]
 pub struct Migration<'c> {
-    session: &'c mut Session,
-    revision: &'static Revision,
-    guard: Guard,
+    pub(crate) session: &'c mut Session,
+    pub(crate) revision: &'static Revision,
+    pub(crate) guard: Guard,
     /// Judges the revision's statements in order: a table it created may
     /// be dropped, a column it added may be backfilled with a constant.
     gate: Gate,
@@ -65,9 +65,32 @@ impl<'c> Migration<'c> {
         &mut self,
         statement: S,
     ) -> impl Future<Output = Result<()>> + Send + '_ {
-        let sql = statement.to_sql(self.session.backend);
+        let rendered = render(&statement, self.session.backend);
+        // What sea-query cannot say to the engine: a table rebuild where one
+        // can stand in (SQLite), else an error naming the revision. A
+        // dropped column goes through the rebuild too where there is one:
+        // SQLite's own DROP COLUMN refuses an indexed column.
+        let rebuilds = self.session.engine.rebuild_sql("").is_some();
+        let alter = statement.alter_text().filter(|alter| {
+            rendered.is_err() || (rebuilds && alter.to_ascii_uppercase().contains("DROP COLUMN"))
+        });
         let tolerate_unknown = statement.never_destructive();
         async move {
+            let sql = match (rendered, alter) {
+                // Rendered only (`migrate sql`): SQLite's own DROP COLUMN
+                // shows what the change is; `up` rebuilds.
+                (Ok(sql), Some(_)) if self.session.conn.is_none() => sql,
+                (Ok(_), Some(alter)) => return self.rebuild(&alter, "").await,
+                (Ok(sql), None) => sql,
+                (Err(message), Some(alter)) => return self.rebuild(&alter, &message).await,
+                (Err(message), None) => {
+                    return Err(Error::Unrenderable {
+                        revision: self.revision.id.to_owned(),
+                        backend: self.session.backend,
+                        message,
+                    });
+                }
+            };
             let statements = self.check(&sql, tolerate_unknown).await?;
             self.session.send(sql, statements).await
         }
@@ -86,7 +109,11 @@ impl<'c> Migration<'c> {
     /// The runtime guard: classifies `sql` in the light of the revision's
     /// earlier statements and refuses what the revision did not declare.
     /// Returns the number of statements, when known.
-    async fn check(&mut self, sql: &str, tolerate_unknown: bool) -> Result<Option<usize>> {
+    pub(crate) async fn check(
+        &mut self,
+        sql: &str,
+        tolerate_unknown: bool,
+    ) -> Result<Option<usize>> {
         let classification = self.gate.classify(sql);
         for warning in &classification.warnings {
             tracing::warn!(revision = self.revision.id, "{}", warning.describe());
@@ -148,7 +175,7 @@ impl<'c> Migration<'c> {
     }
 
     /// The error for destructive `findings` (at least one) in `sql`.
-    fn refuse(&self, findings: &[Finding], sql: &str) -> Error {
+    pub(crate) fn refuse(&self, findings: &[Finding], sql: &str) -> Error {
         let operation = join(findings, ToString::to_string, ", ");
         tracing::error!(revision = self.revision.id, %operation, "refused an undeclared destructive statement");
         // Within a text of several statements, show the one at fault.
@@ -175,6 +202,52 @@ impl<'c> Migration<'c> {
     /// Runs a query and returns its first row, if any.
     pub async fn fetch_optional<T: FromAnyRow>(&mut self, sql: &str) -> Result<Option<T>> {
         Ok(self.fetch_all(sql).await?.into_iter().next())
+    }
+
+    /// Whether `table` (`schema.table` allowed; compared without case)
+    /// exists, as a table or a view. For revisions that adopt what an
+    /// earlier tool (or `create_all`) made:
+    ///
+    /// ```rust,ignore
+    /// if !m.has_table("articles").await? {
+    ///     m.exec(Table::create().table("articles").if_not_exists() /* ... */).await?;
+    /// }
+    /// ```
+    ///
+    /// It reads the database, so `migrate sql` cannot render the revision.
+    pub async fn has_table(&mut self, table: &str) -> Result<bool> {
+        let sql = self.session.engine.has_table_sql(table);
+        self.session.exists(&sql).await
+    }
+
+    /// Whether `table` has a column named `column` (compared without case).
+    pub async fn has_column(&mut self, table: &str, column: &str) -> Result<bool> {
+        let sql = self.session.engine.columns_sql(table);
+        let revision = self.revision.id;
+        self.session.flush().await?;
+        let Some(conn) = self.session.conn.as_mut() else {
+            return Err(Error::Offline {
+                revision: revision.to_owned(),
+            });
+        };
+        let rows = conn
+            .fetch_text(&sql)
+            .await
+            .map_err(|source| Error::Database {
+                action: format!("reading the columns of `{table}` for revision `{revision}`"),
+                source,
+            })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+            .any(|name| name.eq_ignore_ascii_case(column)))
+    }
+
+    /// Whether `table` has an index named `index` (compared without case;
+    /// on MySQL the primary key is the index `PRIMARY`).
+    pub async fn has_index(&mut self, table: &str, index: &str) -> Result<bool> {
+        let sql = self.session.engine.has_index_sql(table, index);
+        self.session.exists(&sql).await
     }
 
     /// The underlying sqlx connection, for what the helpers do not cover.

@@ -6,12 +6,13 @@ use crate::digest;
 use crate::graph::Graph;
 use crate::history::{AppliedRevision, State, Table};
 use crate::operator::seconds_since;
+use crate::phase;
 use crate::plan::{self, Down};
 use crate::report::{
     DestructiveOp, Direction, Event, Report, RunningRevision, Status, Up, destructive_ops,
     pending_revision,
 };
-use crate::revision::{Revision, registered};
+use crate::revision::{Revision, Timeouts, registered};
 use crate::{Error, Result};
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +45,8 @@ pub struct Migrator {
     pub(crate) observer: Option<Observer>,
     /// The set of models autogenerate compares with; None: `set`.
     pub(crate) models: Option<String>,
+    /// Lock and statement timeouts for revisions that declare none.
+    pub(crate) timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -76,6 +79,7 @@ impl Migrator {
             applied_by: None,
             observer: None,
             models: None,
+            timeouts: Timeouts::NONE,
         }
     }
 
@@ -110,6 +114,31 @@ impl Migrator {
     /// renewal, and a runner paused this long loses it.
     pub fn lease(mut self, length: Duration) -> Migrator {
         self.lease = length.max(Duration::from_millis(300));
+        self
+    }
+
+    /// How long one statement of a revision waits for a table lock before
+    /// giving up, for revisions that do not declare `lock_timeout`:
+    /// PostgreSQL's `lock_timeout`, MySQL's `lock_wait_timeout`, SQLite's
+    /// busy timeout. Unset by default (the database's own setting). Not to
+    /// be confused with [`Migrator::lock_timeout`], the wait for another
+    /// run's migration lock. See [`Timeouts`].
+    pub fn statement_lock_timeout(mut self, timeout: Duration) -> Migrator {
+        self.timeouts.lock_timeout = Some(timeout);
+        self
+    }
+
+    /// How long one statement of a revision may run, for revisions that do
+    /// not declare `statement_timeout` (PostgreSQL, MariaDB).
+    pub fn statement_timeout(mut self, timeout: Duration) -> Migrator {
+        self.timeouts.statement_timeout = Some(timeout);
+        self
+    }
+
+    /// How many times a statement that gave up waiting for a lock is tried
+    /// again, for revisions that do not declare `retries` (default 0).
+    pub fn lock_retries(mut self, retries: u32) -> Migrator {
+        self.timeouts.retries = Some(retries);
         self
     }
 
@@ -338,17 +367,30 @@ impl Migrator {
             }
             let history = table.read(session.conn()).await?;
             let ahead = plan::validate(&graph, &history, &table.name, false, !self.strict)?;
-            let pending = plan::pending(&graph, &history, Some(target));
+            let phased = phase::plan(
+                &graph,
+                plan::pending(&graph, &history, Some(target)),
+                options.phase,
+            );
             let settled = history.iter().all(|row| row.state == State::Applied);
-            if pending.is_empty() && settled {
+            if phased.run.is_empty() && settled {
+                if let Some((revision, contract)) = phased.blocked {
+                    return Err(Error::ContractFirst {
+                        revision: revision.to_owned(),
+                        contract: contract.to_owned(),
+                        applied: Vec::new(),
+                    });
+                }
                 if let Some(probe) = &probe {
                     table.refill_digest(session.conn(), probe, &history).await;
                 }
                 return Ok(Report {
                     ahead,
+                    deferred: phased.deferred,
                     ..Report::default()
                 });
             }
+            let pending = phased.run;
             let offences = destructive_ops(&pending);
             if !offences.is_empty() && !self.allow_destructive && !options.dry_run {
                 return Err(Error::DestructiveNotAllowed { offences });
@@ -367,18 +409,26 @@ impl Migrator {
                     }
                 }
                 let ahead = plan::validate(&graph, &history, &table.name, true, !self.strict)?;
-                let pending = plan::pending(&graph, &history, Some(target));
+                let phased = phase::plan(
+                    &graph,
+                    plan::pending(&graph, &history, Some(target)),
+                    options.phase,
+                );
                 let applied_by = self.operator();
-                let ctx = Context {
-                    table: &table,
-                    applied_by: &applied_by,
-                    dry_run: options.dry_run,
-                };
+                let ctx = self.context(&table, &applied_by, options.dry_run);
                 let seq = history.iter().map(|row| row.seq).max().unwrap_or(0);
                 let mut report = self
-                    .run_revisions(session, &ctx, pending, Direction::Up, seq)
+                    .run_revisions(session, &ctx, phased.run, Direction::Up, seq)
                     .await?;
                 report.ahead = ahead;
+                report.deferred = phased.deferred;
+                if let Some((revision, contract)) = phased.blocked {
+                    return Err(Error::ContractFirst {
+                        revision: revision.to_owned(),
+                        contract: contract.to_owned(),
+                        applied: report.revisions.iter().map(|r| r.id.clone()).collect(),
+                    });
+                }
                 if options.dry_run {
                     report.statements = session.log.take().unwrap_or_default();
                     session.rollback().await;
@@ -417,16 +467,30 @@ impl Migrator {
                 plan::validate(&graph, &history, &table.name, true, false)?;
                 let revert = plan::to_revert(&graph, &history, &down)?;
                 let applied_by = self.operator();
-                let ctx = Context {
-                    table: &table,
-                    applied_by: &applied_by,
-                    dry_run: false,
-                };
+                let ctx = self.context(&table, &applied_by, false);
                 self.run_revisions(session, &ctx, revert, Direction::Down, 0)
                     .await
             })
             .await
         })
         .await
+    }
+}
+impl Migrator {
+    /// What the revision runner needs from this migrator.
+    pub(crate) fn context<'a>(
+        &self,
+        table: &'a Table,
+        applied_by: &'a str,
+        dry_run: bool,
+    ) -> Context<'a> {
+        Context {
+            table,
+            applied_by,
+            dry_run,
+            timeouts: self.timeouts,
+            busy: self.lock_timeout,
+            observer: self.observer.clone(),
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::backend::Backend;
 use crate::history::AppliedRevision;
-use crate::revision::Revision;
+use crate::revision::{Phase, Revision};
 use crate::session::StatementLog;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -54,6 +54,35 @@ pub enum Event {
         /// 10.0.0.7` on PostgreSQL, `connection 7 (app@host)` on MySQL).
         holder: Option<String>,
     },
+    /// A statement of a revision gave up waiting for a lock (the lock
+    /// timeout ran out); after `pause` it is tried again: the statement
+    /// alone outside a transaction, the whole revision inside one.
+    Retrying {
+        /// The revision.
+        revision: String,
+        /// This retry's number, from 1.
+        attempt: u32,
+        /// How many retries are allowed.
+        retries: u32,
+        /// The pause before the retry.
+        pause: Duration,
+        /// The database's error.
+        error: String,
+    },
+    /// A backfill committed a batch, or finished.
+    Backfill(crate::BackfillProgress),
+    /// A backfill waits before its next batch: a replica is more than
+    /// `max` behind.
+    ReplicaLag {
+        /// The revision.
+        revision: String,
+        /// The table being backfilled.
+        table: String,
+        /// The worst lag; None when a replica's replication is stopped.
+        lag: Option<Duration>,
+        /// The most the backfill tolerates.
+        max: Duration,
+    },
     /// A revision finished.
     Finished {
         /// The revision.
@@ -75,6 +104,8 @@ pub struct Report {
     pub statements: Vec<StatementLog>,
     /// Revisions a dry run skipped because they run outside a transaction.
     pub skipped: Vec<String>,
+    /// Pending contract revisions an expand run left for the contract run.
+    pub deferred: Vec<String>,
     /// Applied revisions this binary does not know that descend from its
     /// own: the database is ahead of this binary (an image rollback), so
     /// nothing was applied. Empty with [`crate::Migrator::strict`], which
@@ -100,6 +131,9 @@ pub struct Up {
     pub target: Option<String>,
     /// Run everything in a transaction that is rolled back (PostgreSQL, SQLite).
     pub dry_run: bool,
+    /// Apply only what this phase of a rolling deploy may: see
+    /// [`Up::phase`]. None: everything.
+    pub phase: Option<Phase>,
 }
 
 /// A revision that is not applied yet.
@@ -112,6 +146,8 @@ pub struct PendingRevision {
     pub destructive: bool,
     /// The destructive operations found at compile time.
     pub operations: Vec<String>,
+    /// When it may run in a rolling deploy.
+    pub phase: Phase,
 }
 
 /// Where a database stands, read without changing anything.
@@ -178,6 +214,20 @@ impl Up {
     /// Runs everything in a transaction that is rolled back (PostgreSQL, SQLite).
     pub fn dry_run(mut self, dry_run: bool) -> Up {
         self.dry_run = dry_run;
+        self
+    }
+
+    /// Applies only what `phase` of a rolling deploy may.
+    ///
+    /// - [`Phase::Expand`], before the rollout: every pending revision not
+    ///   marked `phase = contract`, in graph order. An expand revision that
+    ///   builds on a pending contract revision cannot run without it: the
+    ///   run applies what comes before it, then fails with
+    ///   [`crate::Error::ContractFirst`]. The contract revisions left are in
+    ///   [`Report::deferred`].
+    /// - [`Phase::Contract`], after the rollout: every pending revision.
+    pub fn phase(mut self, phase: Phase) -> Up {
+        self.phase = Some(phase);
         self
     }
 }
@@ -302,5 +352,6 @@ pub(crate) fn pending_revision(revision: &'static Revision) -> PendingRevision {
             .review
             .map(|r| r.operations.iter().map(|op| (*op).to_owned()).collect())
             .unwrap_or_default(),
+        phase: revision.phase,
     }
 }

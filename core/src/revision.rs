@@ -3,6 +3,7 @@
 use crate::{Migration, Result};
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 /// The future a migration function returns, boxed so that revisions fit in one table.
 pub type BoxFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
@@ -44,6 +45,12 @@ pub struct Revision {
     pub transaction: bool,
     /// Present when the revision is marked `#[destructive(reviewed)]`.
     pub review: Option<Review>,
+    /// How long its statements may wait for locks and run, and how often a
+    /// lock timeout is retried (`#[migration(lock_timeout = "2s", ...)]`);
+    /// what it leaves unset comes from the [`crate::Migrator`].
+    pub timeouts: Timeouts,
+    /// When it may run in an expand/contract rollout (`phase = contract`).
+    pub phase: Phase,
     /// The Rust path of the function.
     pub function: &'static str,
     /// Source file of the function.
@@ -65,6 +72,114 @@ impl Revision {
 }
 
 inventory::collect!(Revision);
+
+/// When a revision may run during a rolling deploy.
+///
+/// `migrate up --phase expand` runs before the new release rolls out, while
+/// the old one still serves; `--phase contract` runs after. See
+/// [`crate::Up::phase`] for the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Phase {
+    /// Compatible with the release still running (adds, never removes):
+    /// the default.
+    #[default]
+    Expand,
+    /// Only safe once no running release needs what it removes or changes
+    /// (`#[migration(phase = contract)]`).
+    Contract,
+}
+
+impl Phase {
+    /// `expand` or `contract`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Expand => "expand",
+            Phase::Contract => "contract",
+        }
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Limits on how long a revision's statements wait, and how often a
+/// statement that gave up waiting for a lock is tried again.
+///
+/// A DDL statement waiting for a lock queues every later query on that
+/// table behind it; a short `lock_timeout` makes it give up instead, and
+/// `retries` tries again after a pause, so the application is never blocked
+/// for longer than the timeout at a time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// How long one statement waits for a lock (PostgreSQL `lock_timeout`,
+    /// MySQL/MariaDB `lock_wait_timeout` and `innodb_lock_wait_timeout`,
+    /// SQLite's busy timeout). None: the database's own setting.
+    pub lock_timeout: Option<Duration>,
+    /// How long one statement may run (PostgreSQL `statement_timeout`,
+    /// MariaDB `max_statement_time`; not applied on MySQL or SQLite).
+    pub statement_timeout: Option<Duration>,
+    /// How many times a lock timeout is retried, with a doubling pause
+    /// (see [`Timeouts::backoff`]). None: not retried.
+    pub retries: Option<u32>,
+}
+
+impl Timeouts {
+    /// No limit: the database's own settings, no retry.
+    pub const NONE: Timeouts = Timeouts {
+        lock_timeout: None,
+        statement_timeout: None,
+        retries: None,
+    };
+
+    /// The limits a revision declared (`#[migration(...)]` generates this).
+    pub const fn declared(
+        lock_timeout_ms: Option<u64>,
+        statement_timeout_ms: Option<u64>,
+        retries: Option<u32>,
+    ) -> Timeouts {
+        const fn millis(ms: Option<u64>) -> Option<Duration> {
+            match ms {
+                Some(ms) => Some(Duration::from_millis(ms)),
+                None => None,
+            }
+        }
+        Timeouts {
+            lock_timeout: millis(lock_timeout_ms),
+            statement_timeout: millis(statement_timeout_ms),
+            retries,
+        }
+    }
+
+    /// Each field of `self`, or of `default` where `self` leaves it unset.
+    pub fn or(self, default: Timeouts) -> Timeouts {
+        Timeouts {
+            lock_timeout: self.lock_timeout.or(default.lock_timeout),
+            statement_timeout: self.statement_timeout.or(default.statement_timeout),
+            retries: self.retries.or(default.retries),
+        }
+    }
+
+    /// Whether any limit is set, so that statements must be sent to set it.
+    pub fn is_set(&self) -> bool {
+        self.lock_timeout.is_some() || self.statement_timeout.is_some()
+    }
+
+    /// The pause before retry number `attempt` (1-based): the lock timeout
+    /// (or one second), doubled each time, at most 30 s. A pause as long as
+    /// the wait lets the transaction holding the lock finish, and lets the
+    /// queries that queued behind the failed statement through.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.lock_timeout.unwrap_or(Duration::from_secs(1));
+        let factor = 1u32 << attempt.saturating_sub(1).min(10);
+        base.saturating_mul(factor).min(Duration::from_secs(30))
+    }
+}
 
 /// Implemented by the marker type `#[migration]` puts beside each function, so
 /// that `after = path` is checked by the compiler and yields the parent's id.

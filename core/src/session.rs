@@ -9,6 +9,8 @@
 //! the statement that caused it.
 
 use crate::backend::{Backend, Conn, Engine, FromAnyRow, LeaseCheck};
+use crate::backfill::StateTable;
+pub(crate) use crate::retry::{Listener, Retry};
 use crate::{Error, Result};
 use std::time::{Duration, Instant};
 
@@ -58,6 +60,16 @@ pub(crate) struct Session {
     /// Set while a lease is held: checked before anything is sent, so a
     /// run that lost its lease stops before its next statement.
     pub(crate) lease: Option<LeaseCheck>,
+    /// Retries of lock timeouts statement by statement, while a revision
+    /// runs outside a transaction; None otherwise.
+    pub(crate) retry: Option<Retry>,
+    /// Told about backfill progress.
+    pub(crate) observer: Listener,
+    /// Where backfills record their progress.
+    pub(crate) backfill_state: StateTable,
+    /// The current revision ran a backfill: its progress record goes once
+    /// the revision is recorded as applied.
+    pub(crate) backfilled: bool,
 }
 
 impl Session {
@@ -73,6 +85,10 @@ impl Session {
             log: None,
             revision: String::new(),
             lease: None,
+            retry: None,
+            observer: Listener(None),
+            backfill_state: StateTable::beside(crate::DEFAULT_HISTORY_TABLE),
+            backfilled: false,
         }
     }
 
@@ -94,6 +110,10 @@ impl Session {
             log: Some(Vec::new()),
             revision: String::new(),
             lease: None,
+            retry: None,
+            observer: Listener(None),
+            backfill_state: StateTable::beside(crate::DEFAULT_HISTORY_TABLE),
+            backfilled: false,
         }
     }
 
@@ -154,12 +174,14 @@ impl Session {
         Ok(())
     }
 
-    /// Sends everything queued, in one round trip.
+    /// Sends everything queued, in one round trip. Outside a transaction,
+    /// with [`Session::retry`] set, a statement that gave up waiting for a
+    /// lock is sent again (with what followed it) after a pause.
     pub(crate) async fn flush(&mut self) -> Result<()> {
         if self.queue.is_empty() {
             return Ok(());
         }
-        let queue = std::mem::take(&mut self.queue);
+        let mut queue = std::mem::take(&mut self.queue);
         let Some(conn) = self.conn.as_mut() else {
             if let Some(log) = self.log.as_mut() {
                 let revision = self.revision.clone();
@@ -176,52 +198,77 @@ impl Session {
             }
             return Ok(());
         };
-        if let Some(lease) = &self.lease {
-            lease.ensure(conn).await?;
-        }
-        let text = if queue.len() == 1 {
-            queue[0].sql.clone()
-        } else {
-            // A newline before each `;` ends any trailing `--` comment.
-            queue
-                .iter()
-                .map(|q| q.sql.trim_end().trim_end_matches(';'))
-                .collect::<Vec<_>>()
-                .join("\n;\n")
-        };
-        let started = Instant::now();
-        let result = conn.execute_batch(&text).await;
-        if let Some(log) = self.log.as_mut() {
-            let duration = started.elapsed();
-            for q in queue.iter().filter(|q| !q.internal) {
-                log.push(StatementLog {
-                    revision: self.revision.clone(),
-                    sql: q.sql.clone(),
-                    duration: Some(duration),
-                });
+        let mut attempt = 0u32;
+        loop {
+            if let Some(lease) = &self.lease {
+                lease.ensure(conn).await?;
             }
-        }
-        let Err(error) = result else { return Ok(()) };
-        let mut seen = 0;
-        let culprit = queue
-            .iter()
-            .find(|q| {
+            let text = if queue.len() == 1 {
+                queue[0].sql.clone()
+            } else {
+                // A newline before each `;` ends any trailing `--` comment.
+                queue
+                    .iter()
+                    .map(|q| q.sql.trim_end().trim_end_matches(';'))
+                    .collect::<Vec<_>>()
+                    .join("\n;\n")
+            };
+            let started = Instant::now();
+            let result = conn.execute_batch(&text).await;
+            if let Some(log) = self.log.as_mut() {
+                let duration = started.elapsed();
+                for q in queue.iter().filter(|q| !q.internal) {
+                    log.push(StatementLog {
+                        revision: self.revision.clone(),
+                        sql: q.sql.clone(),
+                        duration: Some(duration),
+                    });
+                }
+            }
+            let Err(error) = result else { return Ok(()) };
+            // The entry holding the failing statement, and whether the
+            // failure was its first statement (so nothing of it was done).
+            let mut seen = 0;
+            let mut culprit = queue.len() - 1;
+            let mut at_start = false;
+            for (index, q) in queue.iter().enumerate() {
+                if seen + q.statements > error.completed {
+                    culprit = index;
+                    at_start = seen == error.completed;
+                    break;
+                }
                 seen += q.statements;
-                seen > error.completed
-            })
-            .or(queue.last())
-            .expect("the queue is not empty");
-        Err(if culprit.internal {
-            Error::Database {
-                action: format!("`{}`", shorten(&culprit.sql)),
-                source: error.source,
             }
-        } else {
-            Error::Statement {
-                statement: shorten(&culprit.sql),
-                source: error.source,
+            let retry = match &mut self.retry {
+                Some(retry)
+                    if at_start
+                        && !queue[culprit].internal
+                        && attempt < retry.timeouts.retries.unwrap_or(0)
+                        && conn.is_lock_timeout(&error.source) =>
+                {
+                    attempt += 1;
+                    Some(retry.note(&self.revision, attempt, &error.source))
+                }
+                _ => None,
+            };
+            if let Some(pause) = retry {
+                tokio::time::sleep(pause).await;
+                queue.drain(..culprit);
+                continue;
             }
-        })
+            let culprit = &queue[culprit];
+            return Err(if culprit.internal {
+                Error::Database {
+                    action: format!("`{}`", shorten(&culprit.sql)),
+                    source: error.source,
+                }
+            } else {
+                Error::Statement {
+                    statement: shorten(&culprit.sql),
+                    source: error.source,
+                }
+            });
+        }
     }
 
     /// Sends what is queued, then runs a query and decodes every row as `T`.
@@ -247,6 +294,22 @@ impl Session {
             statement: shorten(sql),
             source,
         })
+    }
+
+    /// Sends what is queued, then answers whether the catalog query `sql`
+    /// returns a row (the `has_*` helpers of [`crate::Migration`]).
+    pub(crate) async fn exists(&mut self, sql: &str) -> Result<bool> {
+        self.flush().await?;
+        let revision = self.revision.clone();
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(Error::Offline { revision });
+        };
+        let rows = conn.fetch_text(sql).await;
+        rows.map(|rows| !rows.is_empty())
+            .map_err(|source| Error::Database {
+                action: format!("reading the catalog for revision `{revision}`"),
+                source,
+            })
     }
 
     /// Drops whatever is queued and rolls back the open transaction, if any.

@@ -92,19 +92,23 @@ mod builder;
 mod classify;
 mod dialect;
 mod dml;
+mod duration;
 mod finding;
 mod gate;
 mod history_entry;
 mod leading;
+mod rebuild;
 mod split;
 mod sql;
 mod types;
 
 pub use builder::{classify_builder, column_type_narrows, modify_column_warning};
 pub use dml::{condition_always_true, value_is_constant};
+pub use duration::parse_duration;
 pub use finding::{Classification, Finding, Rebuild, Risk};
 pub use gate::Gate;
 pub use history_entry::history_entry_hash;
+pub use rebuild::{RebuildPlan, altered_table, mentions, plan_rebuild};
 pub use types::type_narrows;
 
 /// The SQL dialect a text is written in, which decides how it is tokenized and parsed

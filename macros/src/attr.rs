@@ -14,9 +14,17 @@ pub(crate) struct MigrationArgs {
     pub down: Option<Path>,
     pub transaction: Option<LitBool>,
     pub set: Option<LitStr>,
+    /// `lock_timeout = "2s"`, in milliseconds.
+    pub lock_timeout_ms: Option<u64>,
+    /// `statement_timeout = "30s"`, in milliseconds.
+    pub statement_timeout_ms: Option<u64>,
+    /// `retries = 3`.
+    pub retries: Option<u32>,
+    /// `phase = contract` (true) or `phase = expand`.
+    pub contract: bool,
 }
 
-const MIGRATION_KEYS: &str = "`after`, `id`, `down`, `transaction`, `set`";
+const MIGRATION_KEYS: &str = "`after`, `id`, `down`, `transaction`, `set`, `lock_timeout`, `statement_timeout`, `retries`, `phase`";
 
 pub(crate) fn migration_args(cx: &Ctxt, tokens: TokenStream) -> MigrationArgs {
     let mut args = MigrationArgs::default();
@@ -74,6 +82,20 @@ pub(crate) fn migration_args(cx: &Ctxt, tokens: TokenStream) -> MigrationArgs {
                 Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => args.transaction = Some(b.clone()),
                 other => cx.error_at(other, "`transaction` takes `true` or `false`"),
             },
+            "lock_timeout" => args.lock_timeout_ms = millis(cx, &key, &nv.value),
+            "statement_timeout" => args.statement_timeout_ms = millis(cx, &key, &nv.value),
+            "retries" => match &nv.value {
+                Expr::Lit(ExprLit { lit: Lit::Int(n), .. }) => match n.base10_parse::<u32>() {
+                    Ok(n) => args.retries = Some(n),
+                    Err(error) => cx.error(error),
+                },
+                other => cx.error_at(other, "`retries` takes a whole number, like `retries = 3`"),
+            },
+            "phase" => match &nv.value {
+                Expr::Path(ExprPath { path, .. }) if path.is_ident("contract") => args.contract = true,
+                Expr::Path(ExprPath { path, .. }) if path.is_ident("expand") => args.contract = false,
+                other => cx.error_at(other, "`phase` takes `expand` (the default) or `contract`, like `phase = contract`"),
+            },
             _ => cx.error_at(meta.path(), format!("unknown argument `{key}` in #[migration]; expected one of {MIGRATION_KEYS}")),
         }
     }
@@ -95,6 +117,18 @@ fn string(cx: &Ctxt, key: &str, value: &Expr) -> Option<LitStr> {
                 other,
                 format!("`{key}` takes a string literal, like `{key} = \"...\"`"),
             );
+            None
+        }
+    }
+}
+
+/// A duration literal (`"2s"`) in milliseconds.
+fn millis(cx: &Ctxt, key: &str, value: &Expr) -> Option<u64> {
+    let text = string(cx, key, value)?;
+    match cofferdam_lint::parse_duration(&text.value()) {
+        Ok(duration) => Some(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)),
+        Err(reason) => {
+            cx.error_at(&text, format!("`{key}`: {reason}"));
             None
         }
     }

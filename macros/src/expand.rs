@@ -252,6 +252,18 @@ fn registration(
         }
         None => quote!(::core::option::Option::None),
     };
+    let option = |value: Option<TokenStream>| match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    };
+    let lock_timeout = option(args.lock_timeout_ms.map(|ms| quote!(#ms)));
+    let statement_timeout = option(args.statement_timeout_ms.map(|ms| quote!(#ms)));
+    let retries = option(args.retries.map(|n| quote!(#n)));
+    let phase = if args.contract {
+        quote!(::cofferdam::__private::Phase::Contract)
+    } else {
+        quote!(::cofferdam::__private::Phase::Expand)
+    };
     let line = quote_spanned!(ident.span()=> ::core::line!());
     quote! {
         const _: () = {
@@ -268,6 +280,8 @@ fn registration(
                     down: #down,
                     transaction: #transaction,
                     review: #review,
+                    timeouts: ::cofferdam::__private::Timeouts::declared(#lock_timeout, #statement_timeout, #retries),
+                    phase: #phase,
                     function: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
                     file: ::core::file!(),
                     line: #line,

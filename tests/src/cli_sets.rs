@@ -116,6 +116,28 @@ pub mod destructive {
     }
 }
 
+/// Revisions of the phase test in `tests/cli_destructive.rs`: the same
+/// drop, in the contract phase.
+pub mod phase {
+    use cofferdam::prelude::*;
+
+    #[migration(set = "cli_phase")]
+    async fn create_notes(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, legacy TEXT)")
+            .await
+    }
+
+    #[migration(set = "cli_phase", after = create_notes, phase = contract)]
+    #[destructive(
+        reviewed,
+        reason = "the release before this one stopped reading legacy"
+    )]
+    async fn drop_legacy(m: &mut Migration<'_>) -> Result<()> {
+        m.exec(Table::alter().table("notes").drop_column("legacy"))
+            .await
+    }
+}
+
 /// Revisions of `tests/cli_graphs.rs`: a graph with two heads.
 pub mod graphs {
     use cofferdam::prelude::*;

@@ -13,6 +13,7 @@ pub mod galera;
 pub mod pgbouncer;
 pub mod replica;
 mod run;
+pub mod standby;
 
 use cofferdam::testing::TestDatabase;
 pub use run::Run;

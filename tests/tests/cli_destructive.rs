@@ -11,7 +11,10 @@ use cofferdam_tests::{Backend, TestDb, backend_tests};
 const SET: &str = "cli_destructive";
 const REASON: &str = "legacy was copied into body in 2024; backup taken";
 
-backend_tests!(destructive_revisions_need_the_key);
+backend_tests!(
+    destructive_revisions_need_the_key,
+    the_contract_phase_waits_for_the_rollout
+);
 
 async fn destructive_revisions_need_the_key(db: TestDb) {
     migrate(SET, &db.url, &["status"])
@@ -87,4 +90,49 @@ async fn destructive_revisions_need_the_key(db: TestDb) {
     assert_eq!(rows[1]["review_reason"], REASON);
     assert_eq!(rows[0]["destructive"], false);
     migrate(SET, &db.url, &["check"]).await.expect(0);
+}
+
+/// `up --phase expand` before the rollout leaves the contract revision,
+/// `status` and `check` say so, `up --phase contract` applies it; lock
+/// limits given on the command line are taken.
+async fn the_contract_phase_waits_for_the_rollout(db: TestDb) {
+    const PHASED: &str = "cli_phase";
+    migrate(SET, &db.url, &["check", "--offline"])
+        .await
+        .expect(0)
+        .stderr_has("warning: destructive revision not in the contract phase: drop_legacy; `migrate up --phase expand` would apply it before the rollout");
+    migrate(PHASED, &db.url, &["check", "--offline"])
+        .await
+        .expect(0)
+        .never_shows("not in the contract phase");
+    if db.backend != Backend::MySql {
+        migrate(PHASED, &db.url, &["up", "--phase", "expand", "--dry-run"])
+            .await
+            .expect(0)
+            .stdout_has("rehearsed create_notes")
+            .stdout_has("a real run needs 1 database connection");
+    }
+    migrate(PHASED, &db.url, &["up", "--phase", "expand", "--statement-lock-timeout", "2s", "--statement-timeout", "1m", "--lock-retries", "2"])
+        .await
+        .expect(0)
+        .stdout_has("applied 1 revision")
+        .stderr_has("note: left for the contract phase: drop_legacy; run `migrate up --phase contract` after the rollout");
+    assert_eq!(db.columns("notes").await, ["body", "id", "legacy"]);
+    migrate(PHASED, &db.url, &["status"])
+        .await
+        .expect(3)
+        .stdout_has("contract phase  destructive: DROP COLUMN notes.legacy")
+        .stderr_has("note: pending contract work: drop_legacy");
+    migrate(PHASED, &db.url, &["up", "--phase", "later"])
+        .await
+        .expect(2);
+    migrate(
+        PHASED,
+        &db.url,
+        &["up", "--phase", "contract", "--allow-destructive"],
+    )
+    .await
+    .expect(0)
+    .stdout_has("applied 1 revision");
+    assert_eq!(db.columns("notes").await, ["body", "id"]);
 }

@@ -59,7 +59,9 @@ async fn digest(db: &TestDb) -> Option<String> {
     let rows = db
         .query(&format!("SELECT digest FROM {HISTORY}_digest WHERE id = 1"))
         .await;
-    rows.into_iter().next().and_then(|row| row.into_iter().next().flatten())
+    rows.into_iter()
+        .next()
+        .and_then(|row| row.into_iter().next().flatten())
 }
 
 /// At head, start-ups trust the digest; an edit made by hand afterwards
@@ -67,7 +69,10 @@ async fn digest(db: &TestDb) -> Option<String> {
 async fn edits_at_head_are_seen_despite_the_digest(db: TestDb) {
     let migrator = example_migrations::migrator();
     migrator.up(&db.url).await.unwrap();
-    assert!(digest(&db).await.is_some(), "a run that applied leaves the digest filled");
+    assert!(
+        digest(&db).await.is_some(),
+        "a run that applied leaves the digest filled"
+    );
     db.execute(&format!(
         "UPDATE {HISTORY} SET checksum = 'edited' WHERE id = 'create_articles'"
     ))
@@ -89,7 +94,10 @@ async fn edits_at_head_are_seen_despite_the_digest(db: TestDb) {
     ))
     .await;
     assert!(migrator.up(&db.url).await.unwrap().revisions.is_empty());
-    assert!(digest(&db).await.is_some(), "a no-op after a full read refills it");
+    assert!(
+        digest(&db).await.is_some(),
+        "a no-op after a full read refills it"
+    );
 
     // A row from a diverged release, inserted at head.
     db.execute(&format!(
@@ -99,8 +107,10 @@ async fn edits_at_head_are_seen_despite_the_digest(db: TestDb) {
     .await;
     let error = migrator.up(&db.url).await.unwrap_err();
     assert!(matches!(&error, Error::UnknownApplied { .. }), "{error}");
-    db.execute(&format!("DELETE FROM {HISTORY} WHERE id = 'from_elsewhere'"))
-        .await;
+    db.execute(&format!(
+        "DELETE FROM {HISTORY} WHERE id = 'from_elsewhere'"
+    ))
+    .await;
     assert!(migrator.up(&db.url).await.unwrap().revisions.is_empty());
 
     // Emptied by hand (TRUNCATE fires no row trigger on MySQL): the next

@@ -29,7 +29,9 @@ mod revisions {
 }
 
 use clap::Parser;
-use sqlx::{AssertSqlSafe, Connection, MySqlConnection, PgConnection, SqlSafeStr, SqliteConnection};
+use sqlx::{
+    AssertSqlSafe, Connection, MySqlConnection, PgConnection, SqlSafeStr, SqliteConnection,
+};
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
@@ -44,7 +46,12 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "100,1000,5000")]
     sizes: Vec<usize>,
     /// Engines to measure.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "sqlite,postgres,mysql")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sqlite,postgres,mysql"
+    )]
     backends: Vec<Engine>,
     /// In-process no-ops per tool and size.
     #[arg(long, default_value_t = 60)]
@@ -90,7 +97,10 @@ fn main() -> Result<(), BoxError> {
         .build()?;
     if let Some(tool) = args.child {
         let engine = args.engine.ok_or("--engine is required with --child")?;
-        let url = args.url.as_deref().ok_or("--url is required with --child")?;
+        let url = args
+            .url
+            .as_deref()
+            .ok_or("--url is required with --child")?;
         return runtime.block_on(async {
             // Only sqlx's child pays for building its migration list (its
             // `migrate!` macro would do it at compile time).

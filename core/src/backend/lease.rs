@@ -152,12 +152,7 @@ pub(crate) struct Lease {
 
 /// The lock table of `table`: `<history>_lock`, in the history's schema.
 fn lock_table(conn: &Conn, table: &Table) -> String {
-    let engine = conn.engine();
-    let name = format!("{}_lock", table.name);
-    name.split('.')
-        .map(|part| engine.quote(part))
-        .collect::<Vec<_>>()
-        .join(".")
+    conn.engine().quote(&format!("{}_lock", table.name))
 }
 
 fn this_run() -> Holder {

@@ -49,6 +49,7 @@ mod statement;
 
 pub use rows::FromAnyRow;
 pub use statement::Statement;
+pub(crate) use statement::render;
 
 pub(crate) use engine::Engine;
 #[cfg(feature = "testing")]
@@ -221,6 +222,8 @@ macro_rules! with_conn {
     };
 }
 
+mod counted;
+
 /// How far a batch got before it failed.
 #[derive(Debug)]
 pub(crate) struct BatchError {
@@ -380,6 +383,14 @@ impl Conn {
         error
             .as_database_error()
             .is_some_and(|db| self.engine().is_busy(db.code().as_deref(), db.message()))
+    }
+
+    /// Whether `error`, returned on this connection, means a statement gave
+    /// up waiting for a lock (see [`Engine::is_lock_timeout`]).
+    pub(crate) fn is_lock_timeout(&self, error: &sqlx::Error) -> bool {
+        error
+            .as_database_error()
+            .is_some_and(|db| self.engine().is_lock_timeout(db))
     }
 
     /// Whether `error`, returned on this connection, means "this table does

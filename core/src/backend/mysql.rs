@@ -2,7 +2,9 @@
 //! pipelined; the lock is `GET_LOCK`, polled with its result checked.
 
 use super::engine::{Engine, Holder, LEASE_ROW, LeaseSql, LockMethod};
+use crate::revision::Timeouts;
 use sea_query::{MysqlQueryBuilder, QueryBuilder};
+use std::time::Duration;
 
 /// MySQL's and MariaDB's facts and SQL text.
 #[derive(Debug)]
@@ -31,6 +33,14 @@ impl MySql {
             self.literal(table)
         )
     }
+
+    /// The schema expression and bare name of `table`.
+    fn scope<'t>(&self, table: &'t str) -> (String, &'t str) {
+        match table.rsplit_once('.') {
+            Some((schema, table)) => (self.literal(schema), table),
+            None => ("DATABASE()".to_owned(), table),
+        }
+    }
 }
 
 impl Engine for MySql {
@@ -58,6 +68,103 @@ impl Engine for MySql {
 
     fn is_missing_table(&self, code: Option<&str>, _message: &str) -> bool {
         matches!(code, Some("42S02" | "1146")) // ER_NO_SUCH_TABLE
+    }
+
+    fn quote(&self, name: &str) -> String {
+        name.split('.')
+            .map(|part| format!("`{}`", part.replace('`', "``")))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    fn view_definition_sql(&self, name: &str) -> String {
+        let (schema, view) = self.scope(name);
+        format!(
+            "SELECT CONCAT('CREATE OR REPLACE VIEW ', {}, ' AS ', view_definition) FROM information_schema.views \
+             WHERE table_schema = {schema} AND table_name = {}",
+            self.literal(&self.quote(name)),
+            self.literal(view)
+        )
+    }
+
+    fn trigger_definition_sql(&self, table: &str, name: &str) -> String {
+        let (schema, table) = self.scope(table);
+        format!(
+            "SELECT CONCAT('CREATE TRIGGER ', {}, ' ', action_timing, ' ', event_manipulation, ' ON ', {}, \
+             ' FOR EACH ROW ', action_statement) FROM information_schema.triggers \
+             WHERE trigger_schema = {schema} AND event_object_table = {} AND trigger_name = {}",
+            self.literal(&self.quote(name)),
+            self.literal(&self.quote(table)),
+            self.literal(table),
+            self.literal(name)
+        )
+    }
+
+    fn estimated_rows_sql(&self, table: &str) -> String {
+        let (schema, table) = self.scope(table);
+        format!(
+            "SELECT table_rows FROM information_schema.tables WHERE table_schema = {schema} AND table_name = {}",
+            self.literal(table)
+        )
+    }
+
+    fn replica_status(&self) -> Option<(&'static [&'static str], &'static [&'static str])> {
+        // The new spelling since MySQL 8.0.22 and MariaDB 10.5.1, the old
+        // one for older servers.
+        Some((
+            &["SHOW REPLICA STATUS", "SHOW SLAVE STATUS"],
+            &["Seconds_Behind_Source", "Seconds_Behind_Master"],
+        ))
+    }
+
+    /// MySQL cannot scope a setting to a transaction (and DDL ends one), so
+    /// the settings are the session's until reset. Metadata locks (DDL)
+    /// wait `lock_wait_timeout`, row locks `innodb_lock_wait_timeout`; both
+    /// take whole seconds. The statement limit is MariaDB's
+    /// `max_statement_time`, in a MariaDB-only comment: MySQL's
+    /// `max_execution_time` limits SELECTs only, so it would not bound DDL.
+    fn set_timeouts(&self, timeouts: &Timeouts, local: bool) -> Option<(String, usize)> {
+        if local || !timeouts.is_set() {
+            return None;
+        }
+        let head = match timeouts.lock_timeout {
+            Some(wait) => {
+                let seconds = wait.as_millis().div_ceil(1000).max(1);
+                format!(
+                    "SET SESSION lock_wait_timeout = {seconds}, SESSION innodb_lock_wait_timeout = {seconds}"
+                )
+            }
+            // SET needs one assignment that every server understands.
+            None => "SET @cofferdam_timeouts = 1".to_owned(),
+        };
+        let tail = timeouts
+            .statement_timeout
+            .map(|limit| {
+                format!(
+                    " /*M!100108 , SESSION max_statement_time = {:.3} */",
+                    limit.as_secs_f64()
+                )
+            })
+            .unwrap_or_default();
+        Some((format!("{head}{tail}"), 1))
+    }
+
+    fn reset_timeouts(&self, timeouts: &Timeouts, _busy: Duration) -> Option<(String, usize)> {
+        timeouts.is_set().then(|| {
+            (
+                "SET SESSION lock_wait_timeout = DEFAULT, SESSION innodb_lock_wait_timeout = DEFAULT \
+                 /*M!100108 , SESSION max_statement_time = DEFAULT */"
+                    .to_owned(),
+                1,
+            )
+        })
+    }
+
+    #[cfg(feature = "mysql")]
+    fn is_lock_timeout(&self, error: &dyn sqlx::error::DatabaseError) -> bool {
+        error
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|error| error.number() == 1205) // ER_LOCK_WAIT_TIMEOUT
     }
 
     fn measured_duration(&self, _applied_at: &str) -> Option<String> {
@@ -94,10 +201,6 @@ impl Engine for MySql {
             acquire: format!("SELECT GET_LOCK({name}, 0)"),
             release: format!("SELECT RELEASE_LOCK({name})"),
         }
-    }
-
-    fn quote(&self, name: &str) -> String {
-        format!("`{name}`")
     }
 
     fn lease_sql(&self, t: &str, holder: &Holder, millis: u64) -> Option<LeaseSql> {
@@ -185,14 +288,30 @@ impl Engine for MySql {
     }
 
     fn columns_sql(&self, table: &str) -> String {
-        let (schema, table) = match table.rsplit_once('.') {
-            Some((schema, table)) => (self.literal(schema), table),
-            None => ("DATABASE()".to_owned(), table),
-        };
+        let (schema, table) = self.scope(table);
         format!(
             "SELECT column_name FROM information_schema.columns \
              WHERE table_schema = {schema} AND LOWER(table_name) = LOWER({}) ORDER BY ordinal_position",
             self.literal(table)
+        )
+    }
+
+    fn has_table_sql(&self, table: &str) -> String {
+        let (schema, table) = self.scope(table);
+        format!(
+            "SELECT 1 FROM information_schema.tables \
+             WHERE table_schema = {schema} AND LOWER(table_name) = LOWER({})",
+            self.literal(table)
+        )
+    }
+
+    fn has_index_sql(&self, table: &str, index: &str) -> String {
+        let (schema, table) = self.scope(table);
+        format!(
+            "SELECT 1 FROM information_schema.statistics WHERE table_schema = {schema} \
+             AND LOWER(table_name) = LOWER({}) AND LOWER(index_name) = LOWER({}) LIMIT 1",
+            self.literal(table),
+            self.literal(index)
         )
     }
 

@@ -26,7 +26,9 @@
 //! cannot tell a `DELETE` with a `WHERE` from one without.
 
 use super::engine::{Engine, Holder, LEASE_ROW, LeaseSql, LockMethod};
+use crate::revision::Timeouts;
 use sea_query::{PostgresQueryBuilder, QueryBuilder};
+use std::time::Duration;
 
 /// PostgreSQL's facts and SQL text.
 #[derive(Debug)]
@@ -75,6 +77,15 @@ impl Postgres {
             "hashtext('cofferdam:' || {schema} || '.' || {})",
             self.literal(name)
         )
+    }
+
+    /// The schema expression and bare name of `table` (`schema.table` or
+    /// a name in the current schema).
+    fn scope<'t>(&self, table: &'t str) -> (String, &'t str) {
+        match table.rsplit_once('.') {
+            Some((schema, table)) => (format!("lower({})", self.literal(schema)), table),
+            None => ("current_schema()".to_owned(), table),
+        }
     }
 }
 
@@ -149,6 +160,92 @@ impl Engine for Postgres {
         Some(text)
     }
 
+    fn view_definition_sql(&self, name: &str) -> String {
+        let quoted = self.literal(&self.quote(name));
+        format!(
+            "SELECT 'CREATE OR REPLACE VIEW ' || {quoted} || ' AS ' || pg_get_viewdef(c.oid, true) \
+             FROM pg_class c WHERE c.oid = to_regclass({quoted}) AND c.relkind = 'v'"
+        )
+    }
+
+    fn trigger_definition_sql(&self, table: &str, name: &str) -> String {
+        format!(
+            "SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t \
+             WHERE t.tgrelid = to_regclass({}) AND t.tgname = {} AND NOT t.tgisinternal",
+            self.literal(&self.quote(table)),
+            self.literal(name)
+        )
+    }
+
+    fn drop_trigger_sql(&self, table: &str, name: &str) -> String {
+        format!(
+            "DROP TRIGGER IF EXISTS {} ON {}",
+            self.quote(name),
+            self.quote(table)
+        )
+    }
+
+    fn function_definition_sql(&self, signature: &str) -> Option<String> {
+        Some(format!(
+            "SELECT pg_get_functiondef(p) FROM to_regprocedure({}) p WHERE p IS NOT NULL",
+            self.literal(signature)
+        ))
+    }
+
+    fn estimated_rows_sql(&self, table: &str) -> String {
+        // reltuples is -1 before the first ANALYZE: count then.
+        format!(
+            "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint \
+             ELSE (SELECT count(*) FROM {}) END FROM pg_class c WHERE c.oid = to_regclass({})",
+            self.quote(table),
+            self.literal(&self.quote(table))
+        )
+    }
+
+    /// Where this server's WAL ends and how far the slowest standby
+    /// streaming from it has replayed it, as byte positions. Not
+    /// `replay_lag`: it keeps its last value long after a standby caught up
+    /// and only moves when the standby reports, so a backfill would wait
+    /// for nothing; the runtime times the positions itself. Roles without
+    /// `pg_monitor` see NULL positions, read as "caught up".
+    fn replica_lag_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text, \
+             pg_wal_lsn_diff(min(replay_lsn), '0/0')::text, count(*)::text FROM pg_stat_replication",
+        )
+    }
+
+    fn set_timeouts(&self, timeouts: &Timeouts, local: bool) -> Option<(String, usize)> {
+        let scope = if local { "SET LOCAL" } else { "SET" };
+        let settings: Vec<String> = [
+            ("lock_timeout", timeouts.lock_timeout),
+            ("statement_timeout", timeouts.statement_timeout),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            value.map(|value| format!("{scope} {name} = '{}ms'", value.as_millis()))
+        })
+        .collect();
+        let count = settings.len();
+        (count > 0).then(|| (settings.join(";\n"), count))
+    }
+
+    fn reset_timeouts(&self, timeouts: &Timeouts, _busy: Duration) -> Option<(String, usize)> {
+        let resets: Vec<&str> = [
+            ("RESET lock_timeout", timeouts.lock_timeout),
+            ("RESET statement_timeout", timeouts.statement_timeout),
+        ]
+        .into_iter()
+        .filter_map(|(reset, value)| value.map(|_| reset))
+        .collect();
+        let count = resets.len();
+        (count > 0).then(|| (resets.join(";\n"), count))
+    }
+
+    fn is_lock_timeout(&self, error: &dyn sqlx::error::DatabaseError) -> bool {
+        error.code().as_deref() == Some("55P03") // lock_not_available
+    }
+
     fn measured_duration(&self, _applied_at: &str) -> Option<String> {
         // now() is the transaction's start, which is the revision's start.
         Some("CAST(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000 AS BIGINT)".to_owned())
@@ -191,14 +288,30 @@ impl Engine for Postgres {
     }
 
     fn columns_sql(&self, table: &str) -> String {
-        let (schema, table) = match table.rsplit_once('.') {
-            Some((schema, table)) => (format!("lower({})", self.literal(schema)), table),
-            None => ("current_schema()".to_owned(), table),
-        };
+        let (schema, table) = self.scope(table);
         format!(
             "SELECT column_name::text FROM information_schema.columns \
              WHERE table_schema = {schema} AND lower(table_name) = lower({}) ORDER BY ordinal_position",
             self.literal(table)
+        )
+    }
+
+    fn has_table_sql(&self, table: &str) -> String {
+        let (schema, table) = self.scope(table);
+        format!(
+            "SELECT 1 FROM information_schema.tables \
+             WHERE table_schema = {schema} AND lower(table_name) = lower({})",
+            self.literal(table)
+        )
+    }
+
+    fn has_index_sql(&self, table: &str, index: &str) -> String {
+        let (schema, table) = self.scope(table);
+        format!(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = {schema} \
+             AND lower(tablename) = lower({}) AND lower(indexname) = lower({})",
+            self.literal(table),
+            self.literal(index)
         )
     }
 
@@ -297,6 +410,16 @@ impl Engine for Postgres {
             "SELECT set_config('cofferdam.created', concat_ws(',', \
              nullif(current_setting('cofferdam.created', true), ''), to_regclass({})::oid), false)",
             self.literal(table)
+        ))
+    }
+
+    fn allow_drop_trigger(&self, table: &str, name: &str) -> Option<String> {
+        Some(format!(
+            "SELECT set_config('cofferdam.created', concat_ws(',', \
+             nullif(current_setting('cofferdam.created', true), ''), \
+             (SELECT oid FROM pg_trigger WHERE tgrelid = to_regclass({}) AND tgname = {})), false)",
+            self.literal(&self.quote(table)),
+            self.literal(name)
         ))
     }
 

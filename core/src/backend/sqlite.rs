@@ -2,8 +2,10 @@
 //! so a revision is one hand-off to the driver's worker thread, and an OS
 //! lock on a file beside the database to serialise runs.
 
-use super::engine::{Engine, LockMethod};
+use super::engine::{Engine, LockMethod, RebuildSql};
+use crate::revision::Timeouts;
 use sea_query::{QueryBuilder, SqliteQueryBuilder};
+use std::time::Duration;
 
 /// SQLite's facts and SQL text.
 #[derive(Debug)]
@@ -96,6 +98,24 @@ impl Engine for Sqlite {
         busy_code || message.contains("database is locked")
     }
 
+    /// SQLite waits for a lock only to begin writing (`BEGIN IMMEDIATE`),
+    /// so the lock timeout is the busy timeout, set before the transaction.
+    /// It has no statement timeout.
+    fn set_timeouts(&self, timeouts: &Timeouts, local: bool) -> Option<(String, usize)> {
+        let wait = timeouts.lock_timeout.filter(|_| !local)?;
+        Some((format!("PRAGMA busy_timeout = {}", wait.as_millis()), 1))
+    }
+
+    fn reset_timeouts(&self, timeouts: &Timeouts, busy: Duration) -> Option<(String, usize)> {
+        timeouts
+            .lock_timeout
+            .map(|_| (format!("PRAGMA busy_timeout = {}", busy.as_millis()), 1))
+    }
+
+    fn is_lock_timeout(&self, error: &dyn sqlx::error::DatabaseError) -> bool {
+        self.is_busy(error.code().as_deref(), error.message())
+    }
+
     fn measured_duration(&self, applied_at: &str) -> Option<String> {
         // 'now' is the time of the statement being run; the revision
         // started at `applied_at`.
@@ -176,6 +196,86 @@ impl Engine for Sqlite {
 
     fn alters_foreign_keys(&self) -> bool {
         false
+    }
+
+    fn has_table_sql(&self, table: &str) -> String {
+        let (schema, table) = table.split_once('.').unwrap_or(("main", table));
+        format!(
+            "SELECT 1 FROM pragma_table_list WHERE lower(schema) = lower({}) \
+             AND lower(name) = lower({}) AND type IN ('table', 'view')",
+            self.literal(schema),
+            self.literal(table)
+        )
+    }
+
+    fn has_index_sql(&self, table: &str, index: &str) -> String {
+        let (schema, table) = table.split_once('.').unwrap_or(("main", table));
+        format!(
+            "SELECT 1 FROM pragma_index_list({}, {}) WHERE lower(name) = lower({})",
+            self.literal(table),
+            self.literal(schema),
+            self.literal(index)
+        )
+    }
+
+    /// SQLite's documented twelve-step procedure needs these; see
+    /// `core/src/rebuild.rs` for the steps.
+    fn rebuild_sql(&self, table: &str) -> Option<RebuildSql> {
+        let name = self.literal(table);
+        Some(RebuildSql {
+            definition: format!(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND lower(name) = lower({name})"
+            ),
+            dependents: format!(
+                "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') \
+                 AND lower(tbl_name) = lower({name}) AND sql IS NOT NULL ORDER BY type, name"
+            ),
+            acting_children: format!(
+                "SELECT DISTINCT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+                 WHERE m.type = 'table' AND lower(f.\"table\") = lower({name}) \
+                 AND upper(f.on_delete) IN ('CASCADE', 'SET NULL', 'SET DEFAULT')"
+            ),
+            foreign_key_check: format!("SELECT * FROM pragma_foreign_key_check({name})"),
+            defer_foreign_keys: "PRAGMA defer_foreign_keys = ON",
+            foreign_keys_off: "PRAGMA foreign_keys = OFF",
+            foreign_keys_on: "PRAGMA foreign_keys = ON",
+            hold: |hold, table| format!("CREATE TEMP TABLE {hold} AS SELECT * FROM {table}"),
+        })
+    }
+
+    fn rows_changed_expr(&self) -> Option<&'static str> {
+        Some("changes()")
+    }
+
+    fn trigger_definition_sql(&self, table: &str, name: &str) -> String {
+        format!(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND lower(tbl_name) = lower({}) AND lower(name) = lower({})",
+            self.literal(table),
+            self.literal(name)
+        )
+    }
+
+    fn view_definition_sql(&self, name: &str) -> String {
+        format!(
+            "SELECT sql FROM sqlite_master WHERE type = 'view' AND lower(name) = lower({})",
+            self.literal(name)
+        )
+    }
+
+    /// SQLite has no `CREATE OR REPLACE VIEW`: the old view is dropped first.
+    fn replace_view_sql(&self, name: &str, select: &str) -> (Option<String>, String) {
+        let quoted = self.quote(name);
+        (
+            Some(format!("DROP VIEW IF EXISTS {quoted}")),
+            format!("CREATE VIEW {quoted} AS {select}"),
+        )
+    }
+
+    fn restore_view_sql(&self, name: &str, definition: &str) -> Vec<String> {
+        vec![
+            format!("DROP VIEW IF EXISTS {}", self.quote(name)),
+            definition.to_owned(),
+        ]
     }
 
     fn lock_name(&self, table: &str) -> String {
