@@ -172,7 +172,9 @@ impl Snapshot {
             if kept(&table_name) {
                 let shape = snapshot.tables.entry(table_name).or_default();
                 let column = Column {
-                    data_type,
+                    // Type names are case-insensitive; SQLite keeps them as
+                    // written, and a table rebuild may spell them otherwise.
+                    data_type: data_type.to_lowercase(),
                     nullable: not_null != "1",
                     default: nonempty(default),
                 };
