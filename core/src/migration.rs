@@ -224,13 +224,10 @@ impl<'c> Migration<'c> {
     pub async fn has_column(&mut self, table: &str, column: &str) -> Result<bool> {
         let sql = self.session.engine.columns_sql(table);
         let revision = self.revision.id;
-        self.session.flush().await?;
-        let Some(conn) = self.session.conn.as_mut() else {
-            return Err(Error::Offline {
-                revision: revision.to_owned(),
-            });
-        };
-        let rows = conn
+        let rows = self
+            .session
+            .live_conn()
+            .await?
             .fetch_text(&sql)
             .await
             .map_err(|source| Error::Database {
@@ -255,14 +252,7 @@ impl<'c> Migration<'c> {
     /// Statements sent through it are **not** checked by the runtime guard.
     /// Queued statements are sent first, so order is kept.
     pub async fn connection(&mut self) -> Result<RawConnection<'_>> {
-        self.session.flush().await?;
-        let revision = self.revision.id;
-        let Some(conn) = self.session.conn.as_mut() else {
-            return Err(Error::Offline {
-                revision: revision.to_owned(),
-            });
-        };
-        Ok(conn.raw())
+        Ok(self.session.live_conn().await?.raw())
     }
 }
 

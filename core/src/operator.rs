@@ -5,13 +5,17 @@ pub(crate) fn current_operator() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+    format!("{user}@{}", host_name())
+}
+
+/// This machine's host name, or `unknown`.
+pub(crate) fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".into());
-    format!("{user}@{host}")
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The current time as RFC 3339 UTC with milliseconds.

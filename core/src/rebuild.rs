@@ -47,12 +47,7 @@ impl Migration<'_> {
             table: table.clone(),
             reason,
         };
-        self.session.flush().await?;
-        let Some(conn) = self.session.conn.as_mut() else {
-            return Err(Error::Offline {
-                revision: revision.to_owned(),
-            });
-        };
+        let conn = self.session.live_conn().await?;
         let read = async |conn: &mut Conn, query: &str| {
             conn.fetch_text(query)
                 .await

@@ -148,12 +148,7 @@ impl Migration<'_> {
         let table = self.objects();
         let backend = self.session.backend;
         let revision = self.revision.id;
-        self.session.flush().await?;
-        let Some(conn) = self.session.conn.as_mut() else {
-            return Err(Error::Offline {
-                revision: revision.to_owned(),
-            });
-        };
+        let conn = self.session.live_conn().await?;
         let failed = |source| Error::Database {
             action: format!("keeping the definition of {} `{name}`", kind.as_str()),
             source,
@@ -184,12 +179,7 @@ impl Migration<'_> {
         let table = self.objects();
         let backend = self.session.backend;
         let revision = self.revision.id;
-        self.session.flush().await?;
-        let Some(conn) = self.session.conn.as_mut() else {
-            return Err(Error::Offline {
-                revision: revision.to_owned(),
-            });
-        };
+        let conn = self.session.live_conn().await?;
         let rows = conn
             .fetch_text(&table.select(backend, revision, kind, name))
             .await

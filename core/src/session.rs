@@ -271,16 +271,26 @@ impl Session {
         }
     }
 
-    /// Sends what is queued, then runs a query and decodes every row as `T`.
-    pub(crate) async fn fetch_as<T: FromAnyRow>(&mut self, sql: &str) -> Result<Vec<T>> {
+    /// Sends what is queued and hands out the connection, for a read that
+    /// must see those statements' effects (or for raw access):
+    /// [`Error::Offline`] when statements are only being rendered. A lost
+    /// lease stops the run here, as it does before a send.
+    pub(crate) async fn live_conn(&mut self) -> Result<&mut Conn> {
         self.flush().await?;
-        let revision = self.revision.clone();
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(Error::Offline { revision });
-        };
+        let revision = &self.revision;
+        let conn = self.conn.as_mut().ok_or_else(|| Error::Offline {
+            revision: revision.clone(),
+        })?;
         if let Some(lease) = &self.lease {
             lease.ensure(conn).await?;
         }
+        Ok(conn)
+    }
+
+    /// Sends what is queued, then runs a query and decodes every row as `T`.
+    pub(crate) async fn fetch_as<T: FromAnyRow>(&mut self, sql: &str) -> Result<Vec<T>> {
+        let revision = self.revision.clone();
+        let conn = self.live_conn().await?;
         let started = Instant::now();
         let rows = conn.fetch_as::<T>(sql.to_owned()).await;
         if let Some(log) = self.log.as_mut() {
@@ -299,12 +309,8 @@ impl Session {
     /// Sends what is queued, then answers whether the catalog query `sql`
     /// returns a row (the `has_*` helpers of [`crate::Migration`]).
     pub(crate) async fn exists(&mut self, sql: &str) -> Result<bool> {
-        self.flush().await?;
         let revision = self.revision.clone();
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(Error::Offline { revision });
-        };
-        let rows = conn.fetch_text(sql).await;
+        let rows = self.live_conn().await?.fetch_text(sql).await;
         rows.map(|rows| !rows.is_empty())
             .map_err(|source| Error::Database {
                 action: format!("reading the catalog for revision `{revision}`"),

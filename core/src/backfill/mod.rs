@@ -51,6 +51,7 @@ mod spec;
 mod state;
 
 use crate::migration::Migration;
+use spec::Spec;
 pub(crate) use state::StateTable;
 use std::time::Duration;
 
@@ -74,14 +75,8 @@ use std::time::Duration;
 #[must_use = "a backfill does nothing until `.run().await`"]
 pub struct Backfill<'m, 'c> {
     pub(crate) migration: &'m mut Migration<'c>,
-    pub(crate) table: String,
-    pub(crate) key: String,
-    pub(crate) work: Work,
-    pub(crate) filter: Option<String>,
-    pub(crate) batch_size: u64,
-    pub(crate) pause: Duration,
-    pub(crate) max_time: Option<Duration>,
-    pub(crate) max_lag: Option<Duration>,
+    /// What the batches do: filled in by the builder methods below.
+    pub(crate) spec: Spec,
     pub(crate) replicas: Vec<String>,
 }
 
@@ -98,13 +93,13 @@ pub(crate) enum Work {
 impl std::fmt::Debug for Backfill<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Backfill")
-            .field("table", &self.table)
-            .field("key", &self.key)
-            .field("filter", &self.filter)
-            .field("batch_size", &self.batch_size)
-            .field("pause", &self.pause)
-            .field("max_time", &self.max_time)
-            .field("max_lag", &self.max_lag)
+            .field("table", &self.spec.table)
+            .field("key", &self.spec.key)
+            .field("filter", &self.spec.filter)
+            .field("batch_size", &self.spec.batch_size)
+            .field("pause", &self.spec.pause)
+            .field("max_time", &self.spec.max_time)
+            .field("max_lag", &self.spec.max_lag)
             .finish_non_exhaustive()
     }
 }
@@ -170,14 +165,16 @@ impl<'c> Migration<'c> {
     pub fn backfill(&mut self, table: &str) -> Backfill<'_, 'c> {
         Backfill {
             migration: self,
-            table: table.to_owned(),
-            key: "id".to_owned(),
-            work: Work::Unset,
-            filter: None,
-            batch_size: 1000,
-            pause: Duration::ZERO,
-            max_time: None,
-            max_lag: None,
+            spec: Spec {
+                table: table.to_owned(),
+                key: "id".to_owned(),
+                work: Work::Unset,
+                filter: None,
+                batch_size: 1000,
+                pause: Duration::ZERO,
+                max_time: None,
+                max_lag: None,
+            },
             replicas: Vec::new(),
         }
     }
@@ -187,14 +184,14 @@ impl Backfill<'_, '_> {
     /// The key column batches are cut on (default `id`): unique, indexed,
     /// integer or text.
     pub fn key(mut self, column: &str) -> Self {
-        self.key = column.to_owned();
+        self.spec.key = column.to_owned();
         self
     }
 
     /// Each batch runs `UPDATE table SET <assignments> WHERE <batch>`, e.g.
     /// `.set("slug = lower(title)")`.
     pub fn set(mut self, assignments: &str) -> Self {
-        self.work = Work::Set(assignments.to_owned());
+        self.spec.work = Work::Set(assignments.to_owned());
         self
     }
 
@@ -205,40 +202,40 @@ impl Backfill<'_, '_> {
         mut self,
         statement: impl Fn(&Batch) -> String + Send + Sync + 'static,
     ) -> Self {
-        self.work = Work::Statement(Box::new(statement));
+        self.spec.work = Work::Statement(Box::new(statement));
         self
     }
 
     /// Only rows matching `condition` (SQL) are visited, e.g.
     /// `slug IS NULL`: the rows still to do.
     pub fn filter(mut self, condition: &str) -> Self {
-        self.filter = Some(condition.to_owned());
+        self.spec.filter = Some(condition.to_owned());
         self
     }
 
     /// Rows per batch (default 1000; at least 1).
     pub fn batch_size(mut self, rows: u64) -> Self {
-        self.batch_size = rows.max(1);
+        self.spec.batch_size = rows.max(1);
         self
     }
 
     /// A pause after each batch (default none), leaving room to the
     /// application's writes and to replication.
     pub fn pause(mut self, pause: Duration) -> Self {
-        self.pause = pause;
+        self.spec.pause = pause;
         self
     }
 
     /// Stops (with [`crate::Error::BackfillIncomplete`]) before a batch that
     /// would start after `limit`; what was done stays done.
     pub fn max_time(mut self, limit: Duration) -> Self {
-        self.max_time = Some(limit);
+        self.spec.max_time = Some(limit);
         self
     }
 
     /// Waits before a batch while a replica is more than `lag` behind.
     pub fn max_replica_lag(mut self, lag: Duration) -> Self {
-        self.max_lag = Some(lag);
+        self.spec.max_lag = Some(lag);
         self
     }
 

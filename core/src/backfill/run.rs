@@ -20,26 +20,9 @@ impl Backfill<'_, '_> {
     pub async fn run(self) -> Result<BackfillReport> {
         let Backfill {
             migration,
-            table,
-            key,
-            work,
-            filter,
-            batch_size,
-            pause,
-            max_time,
-            max_lag,
+            spec,
             replicas,
         } = self;
-        let spec = Spec {
-            table,
-            key,
-            work,
-            filter,
-            batch_size,
-            pause,
-            max_time,
-            max_lag,
-        };
         let revision = migration.revision;
         if revision.transaction {
             return Err(Error::BackfillInTransaction {
