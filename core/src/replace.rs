@@ -160,13 +160,14 @@ impl Migration<'_> {
             .into_iter()
             .next()
             .and_then(|row| row.into_iter().next().flatten());
-        let text = format!(
-            "{};\n{};\n{}",
+        // One at a time: MySQL takes one statement per query. Never split
+        // on text: the definition kept may itself hold `;` and newlines.
+        let statements = [
             table.create(backend),
             table.forget(backend, revision, kind, name),
-            table.insert(backend, revision, kind, name, definition.as_deref())
-        );
-        for statement in text.split(";\n") {
+            table.insert(backend, revision, kind, name, definition.as_deref()),
+        ];
+        for statement in &statements {
             conn.execute_batch(statement)
                 .await
                 .map_err(|e| failed(e.source))?;

@@ -967,8 +967,10 @@ async fn bonus_trigger(m: &mut Migration<'_>, bonus: u32) -> Result<()> {
         cofferdam::Backend::MySql => format!(
             "CREATE TRIGGER bonus BEFORE INSERT ON items FOR EACH ROW SET NEW.price = NEW.price + {bonus}"
         ),
+        // Written over several lines, as people do: the kept definition
+        // holds `;` and newlines.
         _ => format!(
-            "CREATE TRIGGER bonus AFTER INSERT ON items BEGIN UPDATE items SET price = price + {bonus} WHERE id = NEW.id; END"
+            "CREATE TRIGGER bonus AFTER INSERT ON items\nBEGIN\n  UPDATE items SET price = price + {bonus} WHERE id = NEW.id;\nEND"
         ),
     };
     m.create_or_replace_trigger("items", "bonus", &definition)
