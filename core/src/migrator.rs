@@ -337,10 +337,16 @@ impl Migrator {
             .target
             .is_none()
             .then(|| digest::expected_all(&self.set));
-        if let Some(target) = &options.target {
-            // A wrong target is reported before connecting.
-            self.graph()?.require(target)?;
-        }
+        // With a target the graph is needed anyway, and a wrong target is
+        // reported before connecting.
+        let early_graph = match &options.target {
+            Some(target) => {
+                let graph = self.graph()?;
+                graph.require(target)?;
+                Some(graph)
+            }
+            None => None,
+        };
         self.connected(url, async |session| {
             if options.dry_run && !session.backend.transactional_ddl() {
                 return Err(Error::DryRunUnsupported {
@@ -353,7 +359,10 @@ impl Migrator {
             {
                 return Ok(Report::default());
             }
-            let graph = self.graph()?;
+            let graph = match early_graph {
+                Some(graph) => graph,
+                None => self.graph()?,
+            };
             let target = match &options.target {
                 Some(target) => graph.require(target)?.id,
                 None => graph.head()?,
