@@ -203,7 +203,7 @@ impl Galera {
     }
 }
 
-fn run(command: &mut Command) {
+pub(crate) fn run(command: &mut Command) {
     let output = command.output().expect("run a set-up command");
     assert!(
         output.status.success(),

@@ -11,6 +11,7 @@
 pub mod cli_sets;
 pub mod galera;
 pub mod pgbouncer;
+pub mod read_only_mariadb;
 pub mod replica;
 mod run;
 pub mod standby;

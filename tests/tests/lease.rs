@@ -379,3 +379,40 @@ async fn a_standby_is_refused_before_anything_changes() {
     }
     assert_eq!(db.tables().await, Vec::<String>::new(), "nothing created");
 }
+
+/// Pointed at a MariaDB server running with `read_only` (a replica), `up`
+/// refuses before changing anything: exit 2 and the variable that showed
+/// it. Root could still write there (it has READ_ONLY ADMIN), which is what
+/// makes the check needed: a write would go through and split the replica
+/// from its primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_mariadb_is_refused_before_anything_changes() {
+    use cofferdam_tests::read_only_mariadb::ReadOnlyMariaDb;
+    use sqlx::{Connection, Row};
+    let Some(server) = ReadOnlyMariaDb::start("cfdm_lease_read_only").await else {
+        return;
+    };
+    for lock in ["auto", "lease"] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cli_child"));
+        command.args([SET, "--lock", lock, "up"]);
+        let child = cofferdam_tests::isolate(&mut command, &server.url)
+            .spawn()
+            .expect("start the cli_child helper");
+        finish(child)
+            .await
+            .expect(2)
+            .stderr_has("refusing to migrate a server that takes no writes: read_only = ON; nothing was changed")
+            .stderr_has("hint: Point migrations at the primary");
+    }
+    let mut conn = sqlx::MySqlConnection::connect(&server.url)
+        .await
+        .expect("connect to the read-only server");
+    let tables: i64 =
+        sqlx::query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'test'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("count the tables")
+            .get(0);
+    assert_eq!(tables, 0, "nothing created on the read-only server");
+    let _ = conn.close().await;
+}
