@@ -238,6 +238,9 @@ fn statements(change: &Change) -> Vec<TokenStream> {
                 quote!(Table::alter().table(#table).drop_column(#name)),
             )]
         }
+        Change::RenameColumn { table, from, to } => vec![exec(
+            quote!(Table::alter().table(#table).rename_column(#from, #to)),
+        )],
         Change::AlterColumn { table, to, .. } => {
             let def = column_def(to, false);
             vec![exec(
@@ -452,5 +455,45 @@ mod tests {
             "{down}"
         );
         syn::parse_file(&text).expect("the generated file parses");
+    }
+
+    #[test]
+    fn an_accepted_rename_that_also_sets_not_null_is_a_rename_then_an_alter() {
+        let mut target = articles("content");
+        target.tables.get_mut("articles").unwrap().columns[1].nullable = false;
+        let mut diff = cofferdam_core::schema::diff(
+            &articles("body"),
+            &target,
+            cofferdam_core::Backend::Postgres,
+        );
+        assert!(
+            !diff.accept_rename("articles", "body", "nope"),
+            "not a candidate"
+        );
+        assert!(diff.accept_rename("articles", "body", "content"));
+        assert!(diff.rename_candidates.is_empty());
+        let described: Vec<String> = diff.changes.iter().map(Change::describe).collect();
+        assert_eq!(
+            described,
+            [
+                "rename column articles.body to content",
+                "alter column articles.content (set not null)"
+            ]
+        );
+        assert!(diff.changes.iter().all(|c| !c.is_destructive()));
+        let text = render(&Migration {
+            name: "rename_body",
+            after: &[],
+            changes: &diff.changes,
+            renames: &diff.rename_candidates,
+            left_out: &[],
+            source: "a test".to_owned(),
+        });
+        let down = &text[text.find("async fn undo_rename_body").unwrap()..];
+        assert!(
+            down.contains(r#"rename_column("content", "body")"#),
+            "{down}"
+        );
+        assert!(!text.contains("drop_column"), "{text}");
     }
 }

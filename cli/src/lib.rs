@@ -31,7 +31,7 @@
 //! | `diff [--json] [--shadow-url URL]` | live drift: the schema against what the applied revisions made | reads (and a shadow database) |
 //! | `baseline REV [--json] [--shadow-url URL]` | stamp REV only if the live schema is REV's | writes history only |
 //! | `sql [--to REV] [--json]` | print the SQL `up` would run | reads history |
-//! | `new NAME [--after REV]... [--dir DIR] [--autogenerate [--shadow-url URL]]` | scaffold a migration file; `--autogenerate` writes the changes the models need | no (`--autogenerate`: a shadow database) |
+//! | `new NAME [--after REV]... [--dir DIR] [--autogenerate [--shadow-url URL] [--rename TABLE.OLD=NEW]...]` | scaffold a migration file; `--autogenerate` writes the changes the models need (renames: named, or asked on a terminal) | no (`--autogenerate`: a shadow database) |
 //!
 //! # Exit codes
 //!
@@ -75,6 +75,7 @@ mod live;
 mod new;
 mod output;
 mod read;
+mod rename;
 mod run;
 mod sql;
 mod up;

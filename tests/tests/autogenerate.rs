@@ -139,6 +139,46 @@ mod blog_dropped {
     }
 }
 
+/// The blog with `articles.body` renamed `content` and `authors.email`
+/// renamed `contact`: each a drop and an add of one type, offered as a rename.
+mod blog_renamed {
+    use cofferdam::Model;
+
+    #[allow(dead_code)]
+    #[derive(Model)]
+    #[model(table = "authors", set = "autogen_renamed")]
+    pub struct Author {
+        #[model(primary_key, auto_increment)]
+        pub id: i64,
+        #[model(len = 100, unique)]
+        pub name: String,
+        pub contact: Option<String>,
+        #[model(default = true)]
+        pub active: bool,
+    }
+
+    #[allow(dead_code)]
+    #[derive(Model)]
+    #[model(table = "articles", set = "autogen_renamed", index(columns = [author_id, published_at]))]
+    pub struct Article {
+        #[model(primary_key)]
+        pub id: i64,
+        #[model(len = 200, unique)]
+        pub slug: String,
+        #[model(references(authors.id, on_delete = cascade))]
+        pub author_id: i64,
+        pub content: Option<String>,
+        #[model(len = 20, default = "draft")]
+        pub state: String,
+        #[model(default = 0)]
+        pub views: i32,
+        pub score: f64,
+        pub published_at: Option<super::chrono::NaiveDateTime>,
+        #[model(default_sql = "CURRENT_TIMESTAMP")]
+        pub created_at: super::chrono::NaiveDateTime,
+    }
+}
+
 /// The blog with every other kind of change: a type, a default, a unique
 /// index made plain, a new column with a foreign key to an existing table.
 mod blog_v3 {
@@ -542,4 +582,128 @@ async fn every_kind_of_change_applies_or_is_reported() {
             );
         }
     }
+}
+
+/// A rename a person confirms becomes `rename_column`, verified on the
+/// shadow, and keeps the column's values; the candidate nobody confirmed
+/// stays a drop and an add.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_confirmed_rename_keeps_the_values() {
+    for backend in BACKENDS {
+        let Some(db) = fresh_database(backend).await else {
+            continue;
+        };
+        migrator()
+            .up(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("{backend:?}: {}", cofferdam::report(&e)));
+        db.execute("INSERT INTO authors (id, name, email) VALUES (1, 'ada', 'ada@example.com')")
+            .await;
+        db.execute(
+            "INSERT INTO articles (id, slug, author_id, body, score) VALUES (1, 'first', 1, 'kept', 1.5)",
+        )
+        .await;
+        let mut asked = Vec::new();
+        let found = migrator()
+            .models("autogen_renamed")
+            .autogenerate_renaming(&db.url, None, true, |table, dropped, added| {
+                asked.push(format!("{table}.{dropped}={added}"));
+                table == "articles"
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{backend:?}: {}", cofferdam::report(&e)));
+        asked.sort();
+        assert_eq!(
+            asked,
+            ["articles.body=content", "authors.email=contact"],
+            "{backend:?}"
+        );
+        let described: Vec<String> = found.diff.changes.iter().map(Change::describe).collect();
+        assert_eq!(
+            described,
+            [
+                "rename column articles.body to content",
+                "add column authors.contact",
+                "drop column authors.email",
+            ],
+            "{backend:?}"
+        );
+        assert!(
+            found.leftover.is_empty(),
+            "{backend:?}: {:?}",
+            found.leftover
+        );
+        // Applied to the live database, the article keeps its text.
+        for change in &found.diff.changes {
+            for sql in change.statements(found.backend) {
+                db.execute(&sql).await;
+            }
+        }
+        assert_eq!(
+            db.query("SELECT content FROM articles WHERE id = 1").await,
+            [[Some("kept".to_owned())]],
+            "{backend:?}"
+        );
+    }
+}
+
+/// `migrate new --autogenerate --rename TABLE.OLD=NEW` writes the rename
+/// and no drop; a `--rename` that names no candidate is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rename_flag_writes_rename_column() {
+    let migrator = || migrator().models("autogen_renamed");
+    let dir = scratch_dir("rename");
+    let url = "sqlite::memory:";
+    let dir_arg = dir.to_str().unwrap();
+    let code = migrate(
+        migrator(),
+        url,
+        &[
+            "new",
+            "rename_body",
+            "--autogenerate",
+            "--dir",
+            dir_arg,
+            "--rename",
+            "articles.body=nope",
+        ],
+    )
+    .await;
+    assert_eq!(code, 2, "a rename of no candidate is a usage error");
+    assert!(!dir.join("rename_body.rs").exists(), "nothing was written");
+    let code = migrate(
+        migrator(),
+        url,
+        &[
+            "new",
+            "rename_body",
+            "--autogenerate",
+            "--dir",
+            dir_arg,
+            "--rename",
+            "articles.body=content",
+            "--rename",
+            "authors.email=contact",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0);
+    let text = std::fs::read_to_string(dir.join("rename_body.rs")).expect("the file was written");
+    assert!(
+        text.contains(r#".rename_column("body", "content")"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#".rename_column("content", "body")"#),
+        "the down renames back: {text}"
+    );
+    assert!(
+        !text.contains("drop_column"),
+        "no drop, so no review needed: {text}"
+    );
+    assert!(
+        !text.contains("rename?"),
+        "no candidate left to ask about: {text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

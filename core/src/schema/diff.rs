@@ -28,6 +28,16 @@ pub enum Change {
         /// The column as it is now.
         column: Column,
     },
+    /// A column renamed, keeping its values: what a person chose for a
+    /// [rename candidate](Diff::rename_candidates), never guessed.
+    RenameColumn {
+        /// The table.
+        table: String,
+        /// The name it has now.
+        from: String,
+        /// The name the target gives it.
+        to: String,
+    },
     /// A column whose type, nullability or default changes.
     AlterColumn {
         /// The table.
@@ -79,12 +89,71 @@ pub struct Diff {
     /// Differences no change above expresses (a changed primary key) and
     /// what either side holds that cannot be compared: reported, not dropped.
     pub unsupported: Vec<String>,
+    /// The rename candidates whose columns differ in more than the name
+    /// (compared normalised, so spelling does not count).
+    renames_that_alter: BTreeSet<(String, String, String)>,
 }
 
 impl Diff {
     /// No change and nothing unsupported.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.unsupported.is_empty()
+    }
+
+    /// Takes the rename candidate `(table, dropped, added)`: its drop and
+    /// add become one [`Change::RenameColumn`], which keeps the values,
+    /// followed by an [`Change::AlterColumn`] when the two columns differ in
+    /// more than the name (nullability, default). False, and nothing
+    /// changed, when it is not a candidate of this diff.
+    pub fn accept_rename(&mut self, table: &str, dropped: &str, added: &str) -> bool {
+        let key = (table.to_owned(), dropped.to_owned(), added.to_owned());
+        let Some(at) = self.rename_candidates.iter().position(|c| *c == key) else {
+            return false;
+        };
+        let dropped_at = self.changes.iter().position(|change| {
+            matches!(change, Change::DropColumn { table: t, column } if t == table && column.name == dropped)
+        });
+        let added_at = self.changes.iter().position(|change| {
+            matches!(change, Change::AddColumn { table: t, column } if t == table && column.name == added)
+        });
+        let (Some(drop_at), Some(add_at)) = (dropped_at, added_at) else {
+            return false;
+        };
+        let (Change::DropColumn { column: from, .. }, Change::AddColumn { column: to, .. }) =
+            (self.changes[drop_at].clone(), self.changes[add_at].clone())
+        else {
+            return false;
+        };
+        self.rename_candidates.remove(at);
+        // Another candidate may have offered either column; it is spoken for.
+        self.rename_candidates
+            .retain(|(t, d, a)| !(t == table && (d == dropped || a == added)));
+        let mut renamed = vec![Change::RenameColumn {
+            table: table.to_owned(),
+            from: from.name.clone(),
+            to: to.name.clone(),
+        }];
+        if self.renames_that_alter.contains(&key) {
+            // Shown as the model spells it where only the spelling differs.
+            let from = Column {
+                name: to.name.clone(),
+                ty: to.ty.clone(),
+                ..from
+            };
+            renamed.push(Change::AlterColumn {
+                table: table.to_owned(),
+                from,
+                to,
+            });
+        }
+        // The rename goes where the add was: after the drops of indexes
+        // and keys that named the old column, before what is built on it.
+        let (first, second) = (drop_at.min(add_at), drop_at.max(add_at));
+        self.changes.remove(second);
+        self.changes.remove(first);
+        let at = if add_at > drop_at { add_at - 1 } else { add_at };
+        self.changes.splice(at..at, renamed);
+        true
     }
 }
 
@@ -95,6 +164,7 @@ impl Change {
             Change::CreateTable(t) | Change::DropTable(t) => &t.name,
             Change::AddColumn { table, .. }
             | Change::DropColumn { table, .. }
+            | Change::RenameColumn { table, .. }
             | Change::AlterColumn { table, .. }
             | Change::CreateIndex { table, .. }
             | Change::DropIndex { table, .. }
@@ -158,6 +228,11 @@ impl Change {
             Change::DropTable(t) => Change::CreateTable(t),
             Change::AddColumn { table, column } => Change::DropColumn { table, column },
             Change::DropColumn { table, column } => Change::AddColumn { table, column },
+            Change::RenameColumn { table, from, to } => Change::RenameColumn {
+                table,
+                from: to,
+                to: from,
+            },
             Change::AlterColumn { table, from, to } => Change::AlterColumn {
                 table,
                 from: to,
@@ -181,6 +256,9 @@ impl Change {
             Change::AddColumn { table, column } => format!("extra column {table}.{}", column.name),
             Change::DropColumn { table, column } => {
                 format!("missing column {table}.{}", column.name)
+            }
+            Change::RenameColumn { table, from, to } => {
+                format!("column {table}.{from} is named {to} in the live database")
             }
             Change::AlterColumn { .. } => format!(
                 "changed column: {}",
@@ -215,6 +293,9 @@ impl Change {
             Change::DropTable(t) => format!("drop table {}", t.name),
             Change::AddColumn { table, column } => format!("add column {table}.{}", column.name),
             Change::DropColumn { table, column } => format!("drop column {table}.{}", column.name),
+            Change::RenameColumn { table, from, to } => {
+                format!("rename column {table}.{from} to {to}")
+            }
             Change::AlterColumn { table, from, to } => {
                 let mut what = Vec::new();
                 if from.ty != to.ty {
@@ -308,8 +389,15 @@ pub fn diff(current: &Schema, target: &Schema, backend: Backend) -> Diff {
             .collect();
         for column in &added {
             if let Some(old) = dropped.iter().find(|d| d.ty == column.ty) {
-                out.rename_candidates
-                    .push((name.clone(), old.name.clone(), column.name.clone()));
+                let candidate = (name.clone(), old.name.clone(), column.name.clone());
+                let renamed = Column {
+                    name: column.name.clone(),
+                    ..(*old).clone()
+                };
+                if renamed != **column {
+                    out.renames_that_alter.insert(candidate.clone());
+                }
+                out.rename_candidates.push(candidate);
             }
             columns.push(Change::AddColumn {
                 table: name.clone(),

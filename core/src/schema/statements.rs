@@ -53,6 +53,9 @@ impl Change {
             Change::DropColumn { table, column } => vec![sql(sea_query::Table::alter()
                 .table(table.clone())
                 .drop_column(column.name.clone()))],
+            Change::RenameColumn { table, from, to } => vec![sql(sea_query::Table::alter()
+                .table(table.clone())
+                .rename_column(from.clone(), to.clone()))],
             Change::AlterColumn { table, to, .. } => vec![sql(sea_query::Table::alter()
                 .table(table.clone())
                 .modify_column(column_def(to, false)))],
