@@ -10,8 +10,8 @@
 
 pub mod cli_sets;
 pub mod galera;
+pub mod lone_mariadb;
 pub mod pgbouncer;
-pub mod read_only_mariadb;
 pub mod replica;
 mod run;
 pub mod standby;

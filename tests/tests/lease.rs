@@ -1,5 +1,5 @@
 //! Beyond one database: the lease lock (`--lock lease`), runners on a
-//! Galera cluster, and a standby refused. Runners contending on one server, a
+//! Galera cluster, and a standby and a read-only MariaDB refused. Runners contending on one server, a
 //! holder killed with SIGKILL and taken over after its lease expires, and a
 //! holder stopped with SIGSTOP past its lease that, once resumed, applies
 //! nothing. A file of its own because these tests run children for seconds
@@ -387,9 +387,11 @@ async fn a_standby_is_refused_before_anything_changes() {
 /// from its primary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_mariadb_is_refused_before_anything_changes() {
-    use cofferdam_tests::read_only_mariadb::ReadOnlyMariaDb;
+    use cofferdam_tests::lone_mariadb::LoneMariaDb;
     use sqlx::{Connection, Row};
-    let Some(server) = ReadOnlyMariaDb::start("cfdm_lease_read_only").await else {
+    let Some(server) =
+        LoneMariaDb::start("cfdm_lease_read_only", &["--read-only".into()], &[]).await
+    else {
         return;
     };
     for lock in ["auto", "lease"] {

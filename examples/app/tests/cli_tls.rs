@@ -49,9 +49,56 @@ async fn postgres_verify_full_trusts_only_the_given_ca() {
     migrate(&required, &["status"]).await.expect(0);
 }
 
-/// The CI's MariaDB runs without TLS (it needs a restart to load a
-/// certificate, and it is shared), so this checks the other half of the
-/// promise: a URL that requires TLS never falls back to plain text.
+/// MariaDB with TLS, on a server of the test's own started with the
+/// test's certificate (MariaDB 10.11 loads one only at start, and the
+/// shared server is not restarted): `ssl-mode=VERIFY_IDENTITY` with the
+/// right CA applies, a wrong CA is refused with exit 9 and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_verify_identity_trusts_only_the_given_ca() {
+    use cofferdam_tests::lone_mariadb::LoneMariaDb;
+    let certs = Certificates::make();
+    let name = "cfdm_tls_mariadb";
+    let dir = LoneMariaDb::dir_for(name);
+    let options = [
+        format!("--ssl-ca={}", dir.join("ca.pem").display()),
+        format!("--ssl-cert={}", dir.join("server.crt").display()),
+        format!("--ssl-key={}", dir.join("server.key").display()),
+        "--require-secure-transport=ON".to_owned(),
+    ];
+    let setup = [
+        ("ca.pem", certs.ca.as_path()),
+        ("server.crt", certs.server_cert.as_path()),
+        ("server.key", certs.server_key.as_path()),
+    ];
+    let Some(server) = LoneMariaDb::start(name, &options, &setup).await else {
+        return;
+    };
+    let verified = format!(
+        "{}?ssl-mode=VERIFY_IDENTITY&ssl-ca={}",
+        server.url,
+        certs.ca.display()
+    );
+    migrate(&verified, &["up"]).await.expect(0);
+    migrate(&verified, &["status"])
+        .await
+        .expect(0)
+        .stdout_has("at head");
+
+    let wrong = format!(
+        "{}?ssl-mode=VERIFY_IDENTITY&ssl-ca={}",
+        server.url,
+        certs.other_ca.display()
+    );
+    migrate(&wrong, &["status"])
+        .await
+        .expect(9)
+        .stderr_has("error: could not connect to ")
+        .stderr_has("hint: The server's TLS certificate was not accepted");
+}
+
+/// The CI's shared MariaDB runs without TLS (it needs a restart to load a
+/// certificate), so this checks the other half of the promise there: a URL
+/// that requires TLS never falls back to plain text.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_ssl_mode_required_never_falls_back_to_plain_text() {
     let Some(db) = fresh_database(Backend::MySql).await else {
@@ -100,9 +147,13 @@ struct Certificates {
 
 impl Certificates {
     fn make() -> Certificates {
+        // One directory per call: the tests of this file run at once, and
+        // each removes its own when it ends.
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir()
             .join("cofferdam-tests")
-            .join(format!("tls_{}", std::process::id()));
+            .join(format!("tls_{}_{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create the certificate directory");
         let certs = Certificates {
             ca: dir.join("ca.pem"),

@@ -1,9 +1,9 @@
-//! A MariaDB server of the test's own started with `--read-only`: what a
-//! read-only replica looks like to a client, on loopback with its own data
-//! directory and port. `read_only` does not stop root (it has READ_ONLY
-//! ADMIN), which is why cofferdam asks the server rather than waiting for a
-//! write to fail. Stopped, and its directory removed, when the handle drops,
-//! after a panic too.
+//! A MariaDB server of the test's own, on loopback with its own data
+//! directory and port, for settings the shared server cannot take while
+//! other tests use it: `--read-only` (what a replica looks like to a
+//! client) or a TLS certificate (which MariaDB 10.11 loads only at start).
+//! Stopped, and its directory removed, when the handle drops, after a panic
+//! too.
 
 use crate::all_backends_required;
 use crate::galera::run;
@@ -16,20 +16,28 @@ use std::time::{Duration, Instant};
 
 const MARIADBD: &str = "/usr/sbin/mariadbd";
 
-/// A running read-only server; stopped when dropped.
+/// A running server; stopped when dropped.
 #[derive(Debug)]
-pub struct ReadOnlyMariaDb {
+pub struct LoneMariaDb {
     /// A URL naming database `test` on it.
     pub url: String,
     server: Child,
     dir: PathBuf,
 }
 
-impl ReadOnlyMariaDb {
-    /// Starts the server (a second or two). None when mariadb-server is
-    /// missing or the tests do not run as root (the server's `mysql` user
-    /// needs it) and `CI` is unset; in CI that fails.
-    pub async fn start(name: &str) -> Option<ReadOnlyMariaDb> {
+impl LoneMariaDb {
+    /// Starts the server with `options` added to its command line (a
+    /// second or two), and `setup` files copied into its directory first
+    /// (owned by the server's user, which must read them), as
+    /// `(file name, source)`: an option can name them through
+    /// [`LoneMariaDb::dir_for`]. None when mariadb-server is missing or the
+    /// tests do not run as root (the server's `mysql` user needs it) and
+    /// `CI` is unset; in CI that fails.
+    pub async fn start(
+        name: &str,
+        options: &[String],
+        setup: &[(&str, &Path)],
+    ) -> Option<LoneMariaDb> {
         let why = if !Path::new(MARIADBD).is_file() {
             Some("mariadb-server is not installed")
         } else if !is_root() {
@@ -40,19 +48,20 @@ impl ReadOnlyMariaDb {
         if let Some(why) = why {
             assert!(
                 !all_backends_required(),
-                "a read-only MariaDB is required in CI but {why}"
+                "a MariaDB server of the test's own is required in CI but {why}"
             );
             let _ = writeln!(
                 std::io::stderr(),
-                "note: skipped a read-only MariaDB test: {why}"
+                "note: skipped a test on a MariaDB server of its own: {why}"
             );
             return None;
         }
-        let dir = std::env::temp_dir()
-            .join("cofferdam-tests")
-            .join(format!("{name}_read_only"));
+        let dir = Self::dir_for(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create the server's directory");
+        for (file, source) in setup {
+            std::fs::copy(source, dir.join(file)).expect("copy a file for the server");
+        }
         run(Command::new("mariadb-install-db").args([
             "--no-defaults",
             &format!("--datadir={}", dir.join("data").display()),
@@ -73,20 +82,27 @@ impl ReadOnlyMariaDb {
                 "--user=mysql",
                 "--skip-name-resolve",
             ])
-            .args(["--read-only", "--innodb_buffer_pool_size=32M"])
-            .args(["--performance_schema=OFF"])
+            .args(["--innodb_buffer_pool_size=32M", "--performance_schema=OFF"])
+            .args(options)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start mariadbd");
-        let mut this = ReadOnlyMariaDb {
+        let mut this = LoneMariaDb {
             url: format!("mysql://root@127.0.0.1:{port}/test"),
             server,
             dir,
         };
         this.wait_ready().await;
         Some(this)
+    }
+
+    /// The directory of server `name`: where its `setup` files go.
+    pub fn dir_for(name: &str) -> PathBuf {
+        std::env::temp_dir()
+            .join("cofferdam-tests")
+            .join(format!("{name}_mariadb"))
     }
 
     async fn wait_ready(&mut self) {
@@ -104,7 +120,7 @@ impl ReadOnlyMariaDb {
             }
             assert!(
                 started.elapsed() < Duration::from_secs(60),
-                "the read-only mariadbd was not ready within 60 s:\n{}",
+                "the test's mariadbd was not ready within 60 s:\n{}",
                 self.log()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -116,7 +132,7 @@ impl ReadOnlyMariaDb {
     }
 }
 
-impl Drop for ReadOnlyMariaDb {
+impl Drop for LoneMariaDb {
     fn drop(&mut self) {
         let _ = self.server.kill();
         let _ = self.server.wait();
