@@ -63,7 +63,7 @@ pub(super) async fn baseline(ctx: &Ctx, args: BaselineArgs) -> u8 {
         Ok(diff) => diff,
         Err(error) => return out.error(&error),
     };
-    if !diff.changes.is_empty() {
+    if !differences(&diff).is_empty() {
         return report(
             ctx,
             &diff,
@@ -90,9 +90,22 @@ pub(super) async fn baseline(ctx: &Ctx, args: BaselineArgs) -> u8 {
     exit::OK
 }
 
+/// The differences, read from the expected schema to the live one: the
+/// changes, then views, triggers and functions added or dropped by hand.
+fn differences(diff: &Diff) -> Vec<String> {
+    let mut lines: Vec<String> = diff.changes.iter().map(Change::describe_drift).collect();
+    lines.extend(
+        diff.extra_objects
+            .iter()
+            .map(|o| format!("extra {o} (not created by any migration)")),
+    );
+    lines.extend(diff.missing_objects.iter().map(|o| format!("missing {o}")));
+    lines
+}
+
 fn report(ctx: &Ctx, diff: &Diff, json: bool, same: &str, differs: &str, hint: &str) -> u8 {
     let out = &ctx.out;
-    let lines: Vec<String> = diff.changes.iter().map(Change::describe_drift).collect();
+    let lines = differences(diff);
     let code = if lines.is_empty() {
         exit::OK
     } else {

@@ -89,6 +89,14 @@ pub struct Diff {
     /// Differences no change above expresses (a changed primary key) and
     /// what either side holds that cannot be compared: reported, not dropped.
     pub unsupported: Vec<String>,
+    /// Objects (views, triggers, functions: [`Schema::objects`]) the target
+    /// has and the current schema lacks. For live drift: made by hand.
+    pub extra_objects: Vec<String>,
+    /// Objects the current schema has and the target lacks. For
+    /// autogenerate: what the migrations made that the models cannot
+    /// declare (they stay as the migrations made them); for live drift:
+    /// dropped by hand.
+    pub missing_objects: Vec<String>,
     /// The rename candidates whose columns differ in more than the name
     /// (compared normalised, so spelling does not count).
     renames_that_alter: BTreeSet<(String, String, String)>,
@@ -506,6 +514,16 @@ pub fn diff(current: &Schema, target: &Schema, backend: Backend) -> Diff {
     out.changes.extend(columns);
     out.changes.extend(create_indexes);
     out.changes.extend(add_keys);
+    out.extra_objects = target
+        .objects
+        .difference(&current.objects)
+        .cloned()
+        .collect();
+    out.missing_objects = current
+        .objects
+        .difference(&target.objects)
+        .cloned()
+        .collect();
     out.unsupported.extend(
         current
             .unsupported

@@ -26,7 +26,7 @@ pub use model::{
 pub use shadow::{ShadowDatabase, ShadowKind};
 
 use crate::backend::Backend;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A whole schema: its tables by name.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -37,6 +37,11 @@ pub struct Schema {
     /// What was seen but cannot be compared (a check constraint, a partial
     /// index, an engine-specific type): reported, never dropped.
     pub unsupported: Vec<String>,
+    /// What a model cannot declare but a migration can make: views,
+    /// triggers, functions, procedures, enum and domain types, by kind and
+    /// name (`view cheap_items`, `trigger bonus on priced`). Compared by
+    /// name only: live drift reports one added or removed by hand.
+    pub objects: BTreeSet<String>,
 }
 
 /// One table.

@@ -46,7 +46,27 @@ pub(crate) async fn introspect(url: &str, ignore: &[&str]) -> Result<Schema> {
     schema
         .unsupported
         .retain(|note| !ignore.iter().any(|i| note.contains(&format!("`{i}`"))));
+    // cofferdam's own: the digest's trigger and function (named after the
+    // history table) and the PostgreSQL backstop (`cofferdam_guard_*`, on
+    // every table).
+    schema.objects.retain(|object| {
+        !object.contains("`cofferdam_")
+            && !ignore.iter().any(|i| {
+                let i = i.to_ascii_lowercase();
+                let object = object.to_ascii_lowercase();
+                object.contains(&format!("`{i}`")) || object.contains(&format!("`{i}_"))
+            })
+    });
     Ok(schema)
+}
+
+/// One of [`Schema::objects`]: the kind and the name in backquotes, and
+/// for a trigger its table: ``trigger `bonus` on `priced` ``.
+fn object(kind: &str, name: &str, table: Option<&str>) -> String {
+    match table {
+        Some(table) => format!("{kind} `{name}` on `{table}`"),
+        None => format!("{kind} `{name}`"),
+    }
 }
 
 /// A sea-query column type as one of ours. What has no counterpart is kept

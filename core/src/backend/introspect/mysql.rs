@@ -88,5 +88,28 @@ async fn read_with(pool: &sqlx::MySqlPool) -> Result<Schema, sqlx::Error> {
         }
         schema.tables.insert(name, table);
     }
+    let objects: Vec<(String, String, Option<String>)> = sqlx::query_as(OBJECTS)
+        .bind(&current)
+        .bind(&current)
+        .bind(&current)
+        .fetch_all(pool)
+        .await?;
+    for (kind, name, table) in objects {
+        schema
+            .objects
+            .insert(super::object(&kind, &name, table.as_deref()));
+    }
     Ok(schema)
 }
+
+/// What the model cannot declare, by kind and name: views, triggers,
+/// functions and procedures of the current database.
+const OBJECTS: &str = "\
+SELECT CAST('view' AS CHAR), CAST(table_name AS CHAR), CAST(NULL AS CHAR) \
+FROM information_schema.views WHERE table_schema = ? \
+UNION ALL \
+SELECT 'trigger', CAST(trigger_name AS CHAR), CAST(event_object_table AS CHAR) \
+FROM information_schema.triggers WHERE trigger_schema = ? \
+UNION ALL \
+SELECT CAST(LOWER(routine_type) AS CHAR), CAST(routine_name AS CHAR), NULL \
+FROM information_schema.routines WHERE routine_schema = ?";

@@ -141,8 +141,40 @@ async fn read_with(conn: &mut sqlx::PgConnection) -> Result<Schema, sqlx::Error>
             unique,
         });
     }
+    for row in sqlx::raw_sql(AssertSqlSafe(OBJECTS))
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let (kind, name, table): (String, String, Option<String>) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        schema
+            .objects
+            .insert(super::object(&kind, &name, table.as_deref()));
+    }
     Ok(schema)
 }
+
+/// What the model cannot declare, by kind and name: views, triggers,
+/// functions and procedures, enum and domain types of the current schema,
+/// without what an extension owns.
+const OBJECTS: &str = "\
+SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, c.relname::text, NULL::text \
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm') \
+UNION ALL \
+SELECT 'trigger', t.tgname::text, c.relname::text \
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+WHERE n.nspname = current_schema() AND NOT t.tgisinternal \
+UNION ALL \
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END, p.proname::text, NULL \
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+WHERE n.nspname = current_schema() \
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') \
+UNION ALL \
+SELECT CASE t.typtype WHEN 'e' THEN 'enum type' ELSE 'domain' END, t.typname::text, NULL \
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+WHERE n.nspname = current_schema() AND t.typtype IN ('e', 'd') \
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')";
 
 /// `pg_constraint.confdeltype`: a, r, c, n, d.
 fn action(code: &str) -> ForeignKeyAction {

@@ -17,9 +17,19 @@ pub(super) async fn read(url: &str) -> Result<Schema, sqlx::Error> {
         .connect_with(options)
         .await?;
     let found = SchemaDiscovery::new(pool.clone()).discover().await;
+    // What the model cannot declare: views and triggers.
+    let objects: Result<Vec<(String, String, String)>, sqlx::Error> = sqlx::query_as(
+        "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger')",
+    )
+    .fetch_all(&pool)
+    .await;
     pool.close().await;
     let found = found.map_err(|e| sqlx::Error::Protocol(format!("sea-schema: {e:?}")))?;
     let mut schema = Schema::default();
+    for (kind, name, table) in objects? {
+        let on = (kind == "trigger").then_some(table.as_str());
+        schema.objects.insert(super::object(&kind, &name, on));
+    }
     for def in found.tables {
         let mut table = Table::new(&def.name);
         for info in &def.columns {
