@@ -40,7 +40,7 @@
 //! |------|---------|
 //! | 0    | success; for `status`, the database is at head; for `check`, all is well |
 //! | 1    | an error not listed below: a revision failed and was rolled back, an irreversible revision, a bad URL, a broken graph |
-//! | 2    | usage: bad arguments, including a revision id this binary does not know, an empty database URL, an invalid `--history-table`, a URL through PgBouncer in transaction pooling mode (no stable session for the lock), a server that takes no writes (a standby or read-only replica) |
+//! | 2    | usage: bad arguments, including a revision id this binary does not know, an empty database URL, an invalid `--history-table`, a fleet file line that is not a target, a fleet budget below what one run holds, a URL through PgBouncer in transaction pooling mode (no stable session for the lock), a server that takes no writes (a standby or read-only replica) |
 //! | 3    | `status`: revisions are pending |
 //! | 4    | a revision is recorded as failed or unfinished: fix the schema, then `migrate resolve` |
 //! | 5    | destructive revisions are pending and `--allow-destructive` was not given |
@@ -132,6 +132,7 @@ Exit codes:
   1    error (a revision failed and was rolled back, bad URL, irreversible revision, ...)
   2    usage (bad arguments, unknown revision id, empty database URL, bad --history-table,
        a URL through PgBouncer in transaction pooling mode without --lock lease,
+       a bad fleet file line, a fleet budget below what one run holds,
        a standby or read-only server)
   3    status: revisions are pending
   4    a revision is recorded as failed: fix the schema, then `migrate resolve`

@@ -188,7 +188,10 @@ struct Sampler {
 
 impl Sampler {
     async fn start(url: &str, db_name: &str) -> Result<Sampler, BoxError> {
-        let own = url.replace(APP_NAME, "cfdm_fleet_sampler");
+        let own = url.replace(
+            &format!("application_name={APP_NAME}"),
+            "application_name=cfdm_fleet_sampler",
+        );
         let mut conn = PgConnection::connect(&own).await?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();

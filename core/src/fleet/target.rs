@@ -168,6 +168,31 @@ mod tests {
     }
 
     #[test]
+    fn a_tenant_url_points_every_connection_at_the_tenant() {
+        let scoped = Backend::Postgres
+            .engine()
+            .tenant_url("postgres://app:pw@db/app?sslmode=disable", "Tenant \"A\"")
+            .unwrap();
+        let parsed = url::Url::parse(&scoped).unwrap();
+        let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("sslmode".to_owned(), "disable".to_owned()),
+                (
+                    "options[search_path]".to_owned(),
+                    "\"Tenant \"\"A\"\"\"".to_owned()
+                ),
+            ]
+        );
+        let scoped = Backend::MySql
+            .engine()
+            .tenant_url("mysql://root@db:3306/main?ssl-mode=disabled", "tenant_7")
+            .unwrap();
+        assert_eq!(scoped, "mysql://root@db:3306/tenant_7?ssl-mode=disabled");
+    }
+
+    #[test]
     fn a_bad_line_names_its_number() {
         let error = parse_fleet_file("a b c\n").unwrap_err();
         assert!(error.to_string().contains("line 1"), "{error}");
