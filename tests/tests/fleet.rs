@@ -387,5 +387,18 @@ async fn fifty_mariadb_databases_from_a_fleet_file() {
             .await;
         assert_eq!(now, before[i], "tenant_{i:02} was touched");
     }
+
+    // The same tenants from a query on the main database.
+    let query = tenants[..3]
+        .iter()
+        .enumerate()
+        .map(|(i, db)| format!("SELECT 'q{i}', '{}'", db.url))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let status = migrate(SET, &main, &["status", "--fleet-query", &query, "--json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(by_outcome(&status, "at_head"), ["q0", "q1", "q2"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
