@@ -12,7 +12,6 @@ use cofferdam_core::fleet::{self, Fleet, FleetReport, Outcome, Progress, Target}
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Where a fleet's targets come from, and how they are run.
 #[derive(Debug, Default, clap::Args)]
@@ -162,7 +161,7 @@ fn progress_printer(out: &Output) -> impl Fn(&Progress) + Send + Sync + 'static 
         let rate = progress.rate();
         let eta = progress
             .eta()
-            .map(|eta| format!(", ETA {}", human(round_secs(eta))))
+            .map(|eta| format!(", ETA {}", human(eta)))
             .unwrap_or_default();
         if tty {
             let mut stderr = std::io::stderr().lock();
@@ -190,10 +189,6 @@ fn progress_printer(out: &Output) -> impl Fn(&Progress) + Send + Sync + 'static 
             );
         }
     }
-}
-
-fn round_secs(duration: Duration) -> Duration {
-    Duration::from_secs(duration.as_secs())
 }
 
 /// Each failure as an error paragraph, then the summary table or the JSON.
@@ -245,6 +240,15 @@ fn present(out: &Output, report: &FleetReport, code: u8) {
     if !failed.is_empty() {
         out.line(&format!("failed: {}", failed.join(", ")));
     }
+    let behind: Vec<&str> = report
+        .targets
+        .iter()
+        .filter(|t| matches!(t.outcome, Outcome::Behind { .. }))
+        .map(|t| t.name.as_str())
+        .collect();
+    if !behind.is_empty() {
+        out.line(&format!("behind: {}", shortened(&behind)));
+    }
     let skipped = report
         .targets
         .iter()
@@ -255,6 +259,20 @@ fn present(out: &Output, report: &FleetReport, code: u8) {
             "{} not started after the first failure (--fail-fast)",
             plural(skipped, "target")
         ));
+    }
+}
+
+/// `names` joined, the first ten only when there are more.
+fn shortened(names: &[&str]) -> String {
+    const SHOWN: usize = 10;
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more (--json lists them all)",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
     }
 }
 

@@ -138,6 +138,10 @@ async fn two_hundred_schemas_with_one_broken_tenant() {
         .await
         .expect(3)
         .json();
+    migrate(SET, &db.url, &["status", "--schemas", "tenant_%"])
+        .await
+        .expect(3)
+        .stdout_has("behind: tenant_077\n");
     assert_eq!(status["summary"]["counts"]["at_head"], 199);
     assert_eq!(status["summary"]["counts"]["behind"], 1);
     assert_eq!(by_outcome(&status, "behind"), ["tenant_077"]);
