@@ -23,7 +23,10 @@ pub(super) fn code_for(error: &Error) -> u8 {
         | Error::InvalidTableName(_)
         | Error::UnstableSession { .. }
         | Error::ReadOnly { .. }
-        | Error::NoDownToRun { .. } => exit::USAGE,
+        | Error::NoDownToRun { .. }
+        | Error::FleetFile { .. }
+        | Error::FleetUnsupported { .. }
+        | Error::FleetBudget { .. } => exit::USAGE,
         Error::Interrupted { .. } => exit::INTERRUPTED,
         Error::RevisionFailed { source, .. } if matches!(**source, Error::Interrupted { .. }) => {
             exit::INTERRUPTED

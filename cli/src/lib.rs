@@ -23,6 +23,7 @@
 //! | `up [--to REV] [--allow-destructive] [--dry-run]` | apply pending revisions | writes (dry run: rolled back) |
 //! | `down [-n N \| --to REV]` | revert with `down` functions | writes |
 //! | `status [--json]` | applied, pending, failed; exit 3 when not at head | reads |
+//! | `up`/`status` with `--schemas PATTERN \| --fleet-file FILE \| --fleet-query SQL` | the same over a fleet of tenants, `--concurrency N` at once, `--max-connections-per-server N`, `--fail-fast`; a summary table or `--json`; exit 14 when a target failed | as `up`/`status` |
 //! | `history [--json]` | applied revisions: when, how long, by whom, review | reads |
 //! | `heads [--json]`, `graph [--json] [--status]` | the revision graph | no (`graph --status` reads) |
 //! | `check [--json] [--offline] [--allow-destructive]` | the CI gate | reads (`--offline`: no) |
@@ -39,7 +40,7 @@
 //! |------|---------|
 //! | 0    | success; for `status`, the database is at head; for `check`, all is well |
 //! | 1    | an error not listed below: a revision failed and was rolled back, an irreversible revision, a bad URL, a broken graph |
-//! | 2    | usage: bad arguments, including a revision id this binary does not know, an empty database URL, an invalid `--history-table`, a URL through PgBouncer in transaction pooling mode (no stable session for the lock), a server that takes no writes (a standby or read-only replica) |
+//! | 2    | usage: bad arguments, including a revision id this binary does not know, an empty database URL, an invalid `--history-table`, a fleet file line that is not a target, a fleet budget below what one run holds, a URL through PgBouncer in transaction pooling mode (no stable session for the lock), a server that takes no writes (a standby or read-only replica) |
 //! | 3    | `status`: revisions are pending |
 //! | 4    | a revision is recorded as failed or unfinished: fix the schema, then `migrate resolve` |
 //! | 5    | destructive revisions are pending and `--allow-destructive` was not given |
@@ -51,6 +52,7 @@
 //! | 11   | `status`, `check`: another run is applying a revision right now (it holds the migration lock); not a failure |
 //! | 12   | `check`: the models (`#[derive(Model)]`) and the schema the migrations reach disagree |
 //! | 13   | `diff`: the live schema differs from what the applied revisions made; `baseline`: it is not the revision's schema, nothing was stamped |
+//! | 14   | a fleet run (`--schemas`, `--fleet-file`, `--fleet-query`): some targets failed (`status`: failed or unsettled); each is listed with its error, and in `--json` with its own exit code |
 //! | 130  | interrupted by SIGINT/SIGTERM: the running revision finished or rolled back, no later one started |
 //!
 //! A database *ahead* of this binary (every revision it knows is applied,
@@ -70,6 +72,7 @@ mod check;
 mod codegen;
 pub mod database_url;
 mod errors;
+mod fleet;
 mod graph;
 mod live;
 mod new;
@@ -117,6 +120,9 @@ pub mod exit {
     /// `diff`: the live schema differs from what the applied revisions made;
     /// `baseline`: it is not the schema of the revision named.
     pub const SCHEMA_DRIFT: u8 = 13;
+    /// A fleet run (`--schemas`, `--fleet-file`, `--fleet-query`): some
+    /// targets failed (`status`: failed or unsettled); each is listed with its error.
+    pub const FLEET_FAILED: u8 = 14;
     /// Interrupted by a signal.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -127,6 +133,7 @@ Exit codes:
   1    error (a revision failed and was rolled back, bad URL, irreversible revision, ...)
   2    usage (bad arguments, unknown revision id, empty database URL, bad --history-table,
        a URL through PgBouncer in transaction pooling mode without --lock lease,
+       a bad fleet file line, a fleet budget below what one run holds,
        a standby or read-only server)
   3    status: revisions are pending
   4    a revision is recorded as failed: fix the schema, then `migrate resolve`
@@ -144,6 +151,8 @@ Exit codes:
        write the migration with `migrate new NAME --autogenerate`
   13   diff: the live schema differs from what the applied revisions made;
        baseline: the live schema is not the revision's (nothing stamped)
+  14   fleet (--schemas, --fleet-file, --fleet-query): some targets failed; each is
+       listed with its error (--json: with its own exit code)
   130  interrupted by SIGINT/SIGTERM; the running revision finished or rolled back
 
 Database URL: --database-url, else DATABASE_URL, else DATABASE_URL in ./.env, else a SQLite
@@ -212,7 +221,7 @@ enum Verb {
     /// Revert the last revision (or more) by running its `down` function
     Down(up::DownArgs),
     /// Show applied, pending, running and failed revisions; exit 0 at head, 3 pending, 4 failed, 11 running
-    Status(read::JsonArg),
+    Status(read::StatusArgs),
     /// List applied revisions: when, how long, by whom, destructive and why
     History(read::JsonArg),
     /// Print the head revision(s) of the graph in this binary (no database needed)
@@ -238,7 +247,9 @@ enum Verb {
 impl Verb {
     fn json(&self) -> bool {
         match self {
-            Verb::Status(a) | Verb::History(a) | Verb::Heads(a) => a.json,
+            Verb::Status(a) => a.json,
+            Verb::Up(a) => a.json,
+            Verb::History(a) | Verb::Heads(a) => a.json,
             Verb::Graph(a) => a.json,
             Verb::Check(a) => a.json,
             Verb::Sql(a) => a.json,
@@ -323,7 +334,11 @@ impl MigrateCommand {
         match self.verb {
             Verb::Up(args) => up::up(ctx, args).await,
             Verb::Down(args) => up::down(ctx, args).await,
-            Verb::Status(args) => read::status(&ctx, args.json).await,
+            Verb::Status(args) if args.fleet.is_fleet() => fleet::status(&ctx, &args.fleet).await,
+            Verb::Status(args) => match args.fleet.stray() {
+                Some(message) => ctx.out.fail(exit::USAGE, message),
+                None => read::status(&ctx, args.json).await,
+            },
             Verb::History(args) => read::history(&ctx, args.json).await,
             Verb::Heads(args) => read::heads(&ctx, args.json),
             Verb::Graph(args) => graph::graph(&ctx, args).await,

@@ -72,6 +72,16 @@ impl Output {
         self.tty && !self.quiet && !self.json
     }
 
+    /// Whether `-q` was given.
+    pub(super) fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Whether the verb prints JSON.
+    pub(super) fn is_json(&self) -> bool {
+        self.json
+    }
+
     pub(super) fn verbose(&self) -> u8 {
         self.verbose
     }

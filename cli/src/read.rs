@@ -17,6 +17,16 @@ pub(super) struct JsonArg {
     pub(super) json: bool,
 }
 
+/// Options of `status`: `--json`, and a fleet to read instead of one database.
+#[derive(Debug, clap::Args)]
+pub(super) struct StatusArgs {
+    /// Print JSON for machines instead of text
+    #[arg(long)]
+    pub(super) json: bool,
+    #[command(flatten)]
+    pub(super) fleet: super::fleet::FleetArgs,
+}
+
 /// The exit code `status` gives for `status`.
 pub(super) fn status_code(status: &Status) -> u8 {
     if !status.failed.is_empty() {

@@ -30,6 +30,11 @@ pub(super) struct UpArgs {
     /// Apply only what this phase of a rolling deploy may: `expand` before the rollout (everything not marked phase = contract), `contract` after it (everything)
     #[arg(long, value_name = "PHASE")]
     phase: Option<PhaseArg>,
+    /// Print JSON for machines: one object per target and a summary (fleets only)
+    #[arg(long)]
+    pub(super) json: bool,
+    #[command(flatten)]
+    fleet: super::fleet::FleetArgs,
 }
 
 /// The values of `up --phase`.
@@ -54,6 +59,19 @@ pub(super) struct DownArgs {
 }
 
 pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
+    if let Some(message) = args.fleet.stray() {
+        return ctx.out.fail(exit::USAGE, message);
+    }
+    if args.json && !args.fleet.is_fleet() {
+        return ctx.out.fail(
+            exit::USAGE,
+            "up --json reports a fleet: give --schemas PATTERN, --fleet-file FILE or --fleet-query SQL",
+        );
+    }
+    if args.fleet.is_fleet() {
+        let (migrator, options) = configured(ctx.migrator.clone(), &args);
+        return super::fleet::up(ctx, migrator, options, &args.fleet).await;
+    }
     let Ctx { out, url, migrator } = ctx;
     let mode = if args.dry_run {
         Mode::Rehearse
@@ -61,29 +79,8 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
         Mode::Apply
     };
     let run = Run::start(&out, mode);
-    let mut migrator = migrator
-        .allow_destructive(args.allow_destructive)
-        .stop_on(run.token())
-        .on_event(run.observer());
-    if let Some(timeout) = args.statement_lock_timeout {
-        migrator = migrator.statement_lock_timeout(timeout);
-    }
-    if let Some(timeout) = args.statement_timeout {
-        migrator = migrator.statement_timeout(timeout);
-    }
-    if let Some(retries) = args.lock_retries {
-        migrator = migrator.lock_retries(retries);
-    }
-    let mut options = Up::new().dry_run(args.dry_run);
-    if let Some(to) = &args.to {
-        options = options.to(to);
-    }
-    if let Some(phase) = args.phase {
-        options = options.phase(match phase {
-            PhaseArg::Expand => Phase::Expand,
-            PhaseArg::Contract => Phase::Contract,
-        });
-    }
+    let (migrator, options) = configured(migrator, &args);
+    let migrator = migrator.stop_on(run.token()).on_event(run.observer());
     tracing::info!(database = %cofferdam_core::redact(&url), target = ?args.to, dry_run = args.dry_run, "migrate up");
     let report = match run.drive("up", migrator.up_with(&url, &options)).await {
         Ok(report) => report,
@@ -131,6 +128,31 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
         ));
     }
     exit::OK
+}
+
+/// The migrator and the options of `up` as its flags set them.
+fn configured(migrator: cofferdam_core::Migrator, args: &UpArgs) -> (cofferdam_core::Migrator, Up) {
+    let mut migrator = migrator.allow_destructive(args.allow_destructive);
+    if let Some(timeout) = args.statement_lock_timeout {
+        migrator = migrator.statement_lock_timeout(timeout);
+    }
+    if let Some(timeout) = args.statement_timeout {
+        migrator = migrator.statement_timeout(timeout);
+    }
+    if let Some(retries) = args.lock_retries {
+        migrator = migrator.lock_retries(retries);
+    }
+    let mut options = Up::new().dry_run(args.dry_run);
+    if let Some(to) = &args.to {
+        options = options.to(to);
+    }
+    if let Some(phase) = args.phase {
+        options = options.phase(match phase {
+            PhaseArg::Expand => Phase::Expand,
+            PhaseArg::Contract => Phase::Contract,
+        });
+    }
+    (migrator, options)
 }
 
 /// Prints a dry run: each revision with its statements and their durations.

@@ -473,6 +473,35 @@ pub enum Error {
         revision: String,
     },
 
+    /// A line of a fleet file (or a row of a fleet query) is not a target.
+    #[error("fleet target on line {line} is not usable: {reason}; write `URL` or `NAME URL`")]
+    FleetFile {
+        /// The line (or row), from 1.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Schemas were asked for on an engine that keeps one database per file.
+    #[error(
+        "a fleet of schemas needs PostgreSQL (schemas) or MySQL (databases), not {backend}; list the databases in a fleet file instead"
+    )]
+    FleetUnsupported {
+        /// The engine of the URL.
+        backend: Backend,
+    },
+
+    /// The connection budget per server is smaller than one run needs.
+    #[error(
+        "a budget of {budget} connections per server is too small: one run holds up to {needed} at once; raise --max-connections-per-server to {needed} or more"
+    )]
+    FleetBudget {
+        /// The budget asked for.
+        budget: usize,
+        /// What one run may hold at once.
+        needed: usize,
+    },
+
     /// The history table name is not a plain identifier.
     #[error(
         "invalid history table name `{0}`: use letters, digits and `_`, optionally `schema.table`"

@@ -51,6 +51,7 @@ mod check;
 mod digest;
 mod error;
 mod execute;
+pub mod fleet;
 mod graph;
 mod history;
 mod migration;

@@ -329,6 +329,30 @@ pub mod lease {
     }
 }
 
+/// Revisions of `tests/fleet.rs`: three tables, so that a tenant where
+/// `fleet_two` already exists fails at the second revision.
+pub mod fleet {
+    use cofferdam::prelude::*;
+
+    #[migration(set = "cli_fleet")]
+    async fn fleet_one(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE fleet_one (id INTEGER PRIMARY KEY)")
+            .await
+    }
+
+    #[migration(set = "cli_fleet", after = fleet_one)]
+    async fn fleet_two(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE fleet_two (id INTEGER PRIMARY KEY)")
+            .await
+    }
+
+    #[migration(set = "cli_fleet", after = fleet_two)]
+    async fn fleet_three(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE fleet_three (id INTEGER PRIMARY KEY)")
+            .await
+    }
+}
+
 /// Does nothing; calling it makes sure this module is linked, so that its
 /// revisions are registered.
 pub fn link() {}

@@ -294,6 +294,22 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug {
         Ok(None)
     }
 
+    /// A query answering, one per row and sorted, the schemas (PostgreSQL)
+    /// or databases (MySQL) whose names match the SQL `LIKE` pattern
+    /// `pattern`: the tenants of a fleet (`migrate up --schemas`). None: the
+    /// engine keeps one database per file (SQLite).
+    fn tenants_like_sql(&self, _pattern: &str) -> Option<String> {
+        None
+    }
+
+    /// `url` pointed at tenant `name` (what [`Engine::tenants_like_sql`]
+    /// answered), so that every connection a run opens with it (the run's,
+    /// the lock check's, the lease heartbeat's) finds the tenant's history
+    /// table and takes the tenant's lock. None: see `tenants_like_sql`.
+    fn tenant_url(&self, _url: &str, _name: &str) -> Option<String> {
+        None
+    }
+
     /// See [`read_only_url`].
     fn read_only_url(&self, _url: &str) -> Option<(String, String)> {
         None

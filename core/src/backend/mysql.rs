@@ -66,6 +66,20 @@ impl Engine for MySql {
         MysqlQueryBuilder.value_to_string(&value.into())
     }
 
+    fn tenants_like_sql(&self, pattern: &str) -> Option<String> {
+        Some(format!(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE {} ORDER BY schema_name",
+            self.literal(pattern)
+        ))
+    }
+
+    fn tenant_url(&self, url: &str, name: &str) -> Option<String> {
+        // On MySQL a schema is a database: the tenant is the URL's path.
+        let mut parsed = url::Url::parse(url).ok()?;
+        parsed.set_path(&format!("/{name}"));
+        Some(parsed.to_string())
+    }
+
     fn is_missing_table(&self, code: Option<&str>, _message: &str) -> bool {
         matches!(code, Some("42S02" | "1146")) // ER_NO_SUCH_TABLE
     }

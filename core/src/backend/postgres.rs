@@ -126,6 +126,28 @@ impl Engine for Postgres {
         PostgresQueryBuilder.value_to_string(&value.into())
     }
 
+    fn tenants_like_sql(&self, pattern: &str) -> Option<String> {
+        Some(format!(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE {} ORDER BY nspname",
+            self.literal(pattern)
+        ))
+    }
+
+    fn tenant_url(&self, url: &str, name: &str) -> Option<String> {
+        // `search_path` set at connection start-up (sqlx's `options[...]`
+        // parameter becomes `-c search_path=...`): the tenant is the
+        // current schema before any statement, so the history table, its
+        // digest, the advisory lock key and the lease row, which all
+        // resolve `current_schema()`, are the tenant's. Quoted, so a name
+        // with capitals or spaces is kept as it is.
+        let mut parsed = url::Url::parse(url).ok()?;
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        parsed
+            .query_pairs_mut()
+            .append_pair("options[search_path]", &quoted);
+        Some(parsed.to_string())
+    }
+
     fn is_missing_table(&self, code: Option<&str>, _message: &str) -> bool {
         code == Some("42P01") // undefined_table
     }
