@@ -113,6 +113,17 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
             report.deferred.join(", ")
         ));
     }
+    if !report.recorded.is_empty() {
+        out.note(&format!(
+            "recorded {} as applied without running: the revisions {} replaced ran one by one",
+            report.recorded.join(", "),
+            if report.recorded.len() == 1 {
+                "it"
+            } else {
+                "they"
+            },
+        ));
+    }
     if args.dry_run {
         rehearsal(&out, &migrator, &report, &target);
     } else if !report.ahead.is_empty() && report.revisions.is_empty() {
@@ -121,7 +132,7 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
             plural(report.ahead.len(), "revision"),
             report.ahead.join(", ")
         ));
-    } else if report.revisions.is_empty() {
+    } else if report.revisions.is_empty() && report.recorded.is_empty() {
         out.line(&format!("already at {target}; nothing to apply"));
     } else {
         out.line(&format!(

@@ -200,7 +200,7 @@ impl Migrator {
         Ok(schema::diff(&expected, &live, backend))
     }
 
-    async fn verify(
+    pub(crate) async fn verify(
         &self,
         shadow: &ShadowDatabase,
         changes: &[Change],
