@@ -242,10 +242,16 @@ fn parents(
             })
             .collect();
     }
+    // The graph's heads, where a squash stands in for what it replaces.
+    let head_ids = match ctx.migrator.heads() {
+        Ok(heads) => heads,
+        Err(Error::NoRevisions { .. }) => Vec::new(),
+        Err(error) => return Err(ctx.out.error(&error)),
+    };
     let heads: Vec<&'static Revision> = revisions
         .iter()
         .copied()
-        .filter(|r| !revisions.iter().any(|child| child.parents.contains(&r.id)))
+        .filter(|r| head_ids.contains(&r.id))
         .collect();
     if heads.len() > 1 {
         let ids: Vec<&str> = heads.iter().map(|h| h.id).collect();

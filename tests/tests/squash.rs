@@ -386,7 +386,62 @@ async fn deleted_replaced_revisions_stay_known(db: TestDb) {
     assert_eq!(migrate(deleted(), &partial.url, &["check"]).await, 1);
 }
 
+/// `status`, `check`, `diff`, `sql` and `stamp` with a squash present.
+async fn the_other_verbs_see_the_squash(db: TestDb) {
+    up_to_or_panic(&kept(), &db, "link_authors").await;
+    up_or_panic(&kept(), &db).await;
+    for verb in ["status", "check", "diff", "heads", "history", "graph"] {
+        assert_eq!(
+            migrate(kept(), &db.url, &[verb]).await,
+            0,
+            "{:?}: {verb}",
+            db.backend
+        );
+        assert_eq!(
+            migrate(deleted(), &db.url, &[verb]).await,
+            0,
+            "{:?}: {verb} after deleting",
+            db.backend
+        );
+    }
+
+    // `sql` on a database part-way: the rest of the replaced revisions,
+    // never the squash's statements.
+    let partial = fresh_database(db.backend)
+        .await
+        .expect("the backend answered once");
+    up_to_or_panic(&kept(), &partial, "add_slug").await;
+    let rendered = kept().render_sql(&partial.url, None).await.unwrap();
+    let mut from: Vec<&str> = rendered
+        .statements
+        .iter()
+        .map(|s| s.revision.as_str())
+        .collect();
+    from.dedup();
+    assert_eq!(from, ["create_authors", "link_authors", "add_published"]);
+    assert_eq!(
+        migrate(kept(), &partial.url, &["status"]).await,
+        3,
+        "pending"
+    );
+
+    // `stamp head` on an empty database records the squash, not what it replaces.
+    let empty = fresh_database(db.backend)
+        .await
+        .expect("the backend answered once");
+    kept().stamp(&empty.url, "head").await.unwrap();
+    let ids: Vec<String> = empty
+        .history(HISTORY)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids, ["squash_blog", "add_published"]);
+    assert!(ran(&up_or_panic(&kept(), &empty).await).is_empty());
+}
+
 backend_tests!(
+    the_other_verbs_see_the_squash,
     fresh_database_runs_the_squash_then_the_rest,
     existing_database_records_the_squash_and_goes_on,
     partial_database_runs_the_rest_of_the_replaced_first,
