@@ -402,7 +402,14 @@ impl Migrator {
                 });
             }
             let pending = phased.run;
-            let offences = destructive_ops(&pending);
+            // A squash only recorded runs none of its operations.
+            let recorded = plan::recorded(&graph, &history);
+            let running: Vec<&'static Revision> = pending
+                .iter()
+                .copied()
+                .filter(|revision| !recorded.contains(revision.id))
+                .collect();
+            let offences = destructive_ops(&running);
             if !offences.is_empty() && !self.allow_destructive && !options.dry_run {
                 return Err(Error::DestructiveNotAllowed { offences });
             }
