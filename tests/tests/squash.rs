@@ -611,3 +611,24 @@ async fn the_generated_squash_is_the_committed_one() {
         );
     }
 }
+
+/// The stairway check (`cofferdam::testing::stairway`) over a set with a
+/// squash: the replaced revisions one by one, the squash recorded over them
+/// and reverted with their `down`s, then the squash run by itself (its `up`
+/// compared with theirs, its `down` checked), then the rest.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stairway_check_walks_through_a_squash() {
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::MySql] {
+        let Some(db) = cofferdam::testing::TestDatabase::new(backend.engine()).await else {
+            continue;
+        };
+        let stairway = cofferdam::testing::stairway(&kept(), &db)
+            .await
+            .unwrap_or_else(|e| panic!("{backend:?}: {e:?}"));
+        assert!(
+            stairway.checked.iter().any(|id| id == "squash_blog"),
+            "{stairway:?}"
+        );
+        assert_eq!(stairway.checked.len(), 6, "{stairway:?}");
+    }
+}
