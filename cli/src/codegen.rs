@@ -100,7 +100,7 @@ pub(super) fn render(migration: &Migration<'_>) -> String {
             ),
             "migrate squash",
             format!(
-                " Undoes `{}`: drops every table it built, with its rows. Not gated like an `up`: \
+                " Undoes `{}`: drops what it built, with the rows. Not gated like an `up`: \
                  reverting a whole schema is what reverting a squash means.",
                 migration.name
             ),

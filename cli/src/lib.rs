@@ -32,7 +32,7 @@
 //! | `baseline REV [--json] [--shadow-url URL]` | stamp REV only if the live schema is REV's | writes history only |
 //! | `sql [--to REV] [--json]` | print the SQL `up` would run | reads history |
 //! | `new NAME [--after REV]... [--dir DIR] [--autogenerate [--shadow-url URL]]` | scaffold a migration file; `--autogenerate` writes the changes the models need | no (`--autogenerate`: a shadow database) |
-//! | `squash --to REV NAME [--dir DIR] [--shadow-url URL]` | write one revision that builds REV's schema from nothing, `replaces = [...]` REV and its ancestors; reports what it cannot reproduce | no (a shadow database) |
+//! | `squash --to REV [--from START] NAME [--dir DIR] [--shadow-url URL]` | write one revision that builds REV's schema from nothing, `replaces = [...]` REV and its ancestors; reports what it cannot reproduce | no (a shadow database) |
 //!
 //! # Exit codes
 //!

@@ -1,5 +1,7 @@
-//! `squash --to REV NAME`: one revision that builds the schema at REV from
-//! nothing and replaces REV and everything it builds on.
+//! `squash --to REV NAME [--from START]`: one revision that builds the
+//! schema at REV from nothing (or from the schema at START's parents, which
+//! it then builds on) and replaces REV and everything it builds on (from
+//! START).
 //!
 //! The schema comes from a shadow database (as for `new --autogenerate`),
 //! and the file is written the same way: sea-query builder code, formatted.
@@ -22,6 +24,9 @@ pub(super) struct SquashArgs {
     /// The last revision replaced: the squash replaces it and everything it builds on
     #[arg(long, value_name = "REV")]
     to: String,
+    /// The first revision replaced [default: the base]: the squash builds on its parents
+    #[arg(long, value_name = "REV")]
+    from: Option<String>,
     /// Source directory of the migrations crate [default: migrations/src if it exists, else src]
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
@@ -57,7 +62,12 @@ pub(super) async fn squash(ctx: &Ctx, args: SquashArgs) -> u8 {
     };
     let found = match ctx
         .migrator
-        .squash(&ctx.url, args.shadow_url.as_deref(), &args.to)
+        .squash(
+            &ctx.url,
+            args.shadow_url.as_deref(),
+            args.from.as_deref(),
+            &args.to,
+        )
         .await
     {
         Ok(found) => found,
@@ -76,18 +86,31 @@ pub(super) async fn squash(ctx: &Ctx, args: SquashArgs) -> u8 {
         .filter(|c| c.unexpressible(found.backend).is_none())
         .cloned()
         .collect();
+    let after: Vec<String> = found
+        .after
+        .iter()
+        .map(|revision| rust_path(revision, this_crate.as_deref()))
+        .collect();
     let text = codegen::render(&codegen::Migration {
         name: &args.name,
-        after: &[],
+        after: &after,
         changes: &changes,
         renames: &[],
         left_out: &found.unexpressible,
-        source: format!(
-            "the schema the migrations of set `{}` reach at `{}`, for {}",
-            ctx.migrator.set(),
-            args.to,
-            found.backend
-        ),
+        source: match &args.from {
+            None => format!(
+                "the schema the migrations of set `{}` reach at `{}`, for {}",
+                ctx.migrator.set(),
+                args.to,
+                found.backend
+            ),
+            Some(from) => format!(
+                "what the migrations of set `{}` change from `{from}` to `{}`, for {}",
+                ctx.migrator.set(),
+                args.to,
+                found.backend
+            ),
+        },
         squash: Some(codegen::Squashed {
             replaces: &replaces,
             not_reproduced: &found.not_reproduced,

@@ -19,8 +19,11 @@ pub struct Squash {
     /// The engine the changes were computed for.
     pub backend: Backend,
     /// The revisions the squash replaces, parents first: the target and
-    /// everything it builds on.
+    /// everything it builds on (from the start revision, when one is given).
     pub replaces: Vec<&'static Revision>,
+    /// What the squash builds on: none from the base, else the start
+    /// revision's parents.
+    pub after: Vec<&'static Revision>,
     /// The changes that build the target's schema from nothing.
     pub diff: Diff,
     /// Changes the engine cannot apply with sea-query's builders, each with
@@ -36,16 +39,48 @@ pub struct Squash {
 
 impl Migrator {
     /// The schema the migrations reach at `to`, as changes from nothing:
-    /// what a squash of `to` and its ancestors creates. The migrations run
-    /// on a shadow database for `url`'s engine (or `shadow_url`), where the
-    /// changes are checked: reversed (the squash's `down`), then applied.
-    pub async fn squash(&self, url: &str, shadow_url: Option<&str>, to: &str) -> Result<Squash> {
+    /// what a squash of `to` and its ancestors creates. With `from`, only
+    /// `from` and what lies between it and `to` are replaced, and the
+    /// changes start from the schema at `from`'s parents, which the squash
+    /// builds on. The migrations run on a shadow database for `url`'s
+    /// engine (or `shadow_url`), where the changes are checked: reversed
+    /// (the squash's `down`), then applied.
+    pub async fn squash(
+        &self,
+        url: &str,
+        shadow_url: Option<&str>,
+        from: Option<&str>,
+        to: &str,
+    ) -> Result<Squash> {
         let graph = self.graph()?;
         let target = graph.require(to)?;
         let ancestors = graph.ancestors(target.id);
+        let after: Vec<&'static Revision> = match from {
+            Some(from) => {
+                let start = graph.require(from)?;
+                if !ancestors.contains(start.id) {
+                    return Err(Error::InvalidSquash {
+                        squash: to.to_owned(),
+                        reason: format!(
+                            "cannot start at `{from}`, which `{to}` does not build on; give --from a revision on the way to --to"
+                        ),
+                    });
+                }
+                start
+                    .parents
+                    .iter()
+                    .filter_map(|id| graph.get(id))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let before: std::collections::HashSet<&str> = after
+            .iter()
+            .flat_map(|parent| graph.ancestors(parent.id))
+            .collect();
         let replaces: Vec<&'static Revision> = graph
             .ordered()
-            .filter(|revision| ancestors.contains(revision.id))
+            .filter(|revision| ancestors.contains(revision.id) && !before.contains(revision.id))
             .collect();
         for revision in &replaces {
             let covered = if revision.is_squash() {
@@ -64,8 +99,16 @@ impl Migrator {
             }
         }
         let backend = Backend::from_url(url)?;
+        let base = if after.is_empty() {
+            Schema::default()
+        } else {
+            let targets: Vec<&str> = after.iter().map(|r| r.id).collect();
+            let (base, shadow) = self.migrations_schema(url, shadow_url, &targets).await?;
+            shadow.close().await?;
+            base
+        };
         let (reached, shadow) = self.migrations_schema(url, shadow_url, &[to]).await?;
-        let diff = schema::diff(&Schema::default(), &reached, backend);
+        let diff = schema::diff(&base, &reached, backend);
         let unexpressible: Vec<String> = diff
             .changes
             .iter()
@@ -73,9 +116,7 @@ impl Migrator {
             .collect();
         let down: Vec<Change> = diff.changes.iter().rev().map(Change::reverse).collect();
         let checked = async {
-            let mut left = self
-                .verify(&shadow, &down, &Schema::default(), backend)
-                .await?;
+            let mut left = self.verify(&shadow, &down, &base, backend).await?;
             left.extend(
                 self.verify(&shadow, &diff.changes, &reached, backend)
                     .await?,
@@ -97,6 +138,7 @@ impl Migrator {
         Ok(Squash {
             backend,
             replaces,
+            after,
             diff,
             unexpressible,
             not_reproduced,

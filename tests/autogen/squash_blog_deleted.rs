@@ -30,7 +30,7 @@ pub async fn squash_blog(m: &mut Migration<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Undoes `squash_blog`: drops every table it built, with its rows. Not gated like an `up`: reverting a whole schema is what reverting a squash means.
+/// Undoes `squash_blog`: drops what it built, with the rows. Not gated like an `up`: reverting a whole schema is what reverting a squash means.
 async fn undo_squash_blog(m: &mut Migration<'_>) -> Result<()> {
     m.exec(Table::drop().table("authors")).await?;
     m.exec(Table::drop().table("articles")).await?;

@@ -632,3 +632,49 @@ async fn the_stairway_check_walks_through_a_squash() {
         assert_eq!(stairway.checked.len(), 6, "{stairway:?}");
     }
 }
+
+/// `--from`: a squash of the middle of the history builds on the start's
+/// parents and replaces only from there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_squash_can_start_from_a_revision() {
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::MySql] {
+        let Some(db) = fresh_database(backend).await else {
+            continue;
+        };
+        let dir = scratch_dir(&format!("from_{backend:?}"));
+        let mut args = vec![
+            "squash",
+            "--from",
+            "add_slug",
+            "--to",
+            "link_authors",
+            "tail",
+            "--dir",
+        ];
+        args.push(dir.to_str().unwrap());
+        let code = migrate(example_migrations::migrator(), &db.url, &args).await;
+        assert_eq!(code, 0, "{backend:?}");
+        let text = std::fs::read_to_string(dir.join("tail.rs")).expect("the file was written");
+        let compact: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            compact.contains("after = crate::create_articles,"),
+            "{text}"
+        );
+        let attribute = &compact[compact.find("#[migration(").expect("the attribute")..];
+        let replaces = &attribute[attribute.find("replaces = [").expect("replaces")..];
+        let replaces = &replaces[..replaces.find(']').unwrap()];
+        for id in ["add_slug", "create_authors", "link_authors"] {
+            assert!(
+                replaces.contains(&format!("crate::{id}")),
+                "{id}: {replaces}"
+            );
+        }
+        assert!(!replaces.contains("create_articles"), "{replaces}");
+        assert!(text.contains("create table authors"), "{text}");
+        assert!(
+            !text.contains("create table articles"),
+            "it builds on articles: {text}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
