@@ -214,6 +214,13 @@ pub(super) async fn down(ctx: Ctx, args: DownArgs) -> u8 {
         Ok(report) => report,
         Err(code) => return code,
     };
+    if !report.recorded.is_empty() {
+        out.note(&format!(
+            "forgot {} (recorded, never run): the revisions {} replaced were reverted with their own downs",
+            report.recorded.join(", "),
+            if report.recorded.len() == 1 { "it" } else { "they" },
+        ));
+    }
     if report.revisions.is_empty() {
         out.line(match &args.to {
             Some(_) => "nothing to revert: no applied revision builds on it",

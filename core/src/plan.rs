@@ -230,7 +230,8 @@ pub(crate) fn recorded(graph: &Graph, history: &[AppliedRevision]) -> HashSet<&'
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Down {
-    /// Revert the last N applied revisions.
+    /// Revert the last N applied revisions. A squash recorded over the
+    /// revisions it replaces counts as one step with them.
     Steps(usize),
     /// Revert every applied revision that `REV` does not build on, keeping `REV`.
     To(String),

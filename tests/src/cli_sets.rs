@@ -365,9 +365,13 @@ pub mod squash {
         m.execute("DROP TABLE tags").await
     }
 
-    #[migration(set = "cli_squash", after = add_label)]
+    #[migration(set = "cli_squash", after = add_label, down = unindex_labels)]
     async fn index_labels(m: &mut Migration<'_>) -> Result<()> {
         m.execute("CREATE INDEX tags_label ON tags (label)").await
+    }
+
+    async fn unindex_labels(m: &mut Migration<'_>) -> Result<()> {
+        m.exec(Index::drop().name("tags_label").table("tags")).await
     }
 }
 

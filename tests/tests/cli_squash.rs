@@ -31,6 +31,11 @@ async fn a_database_that_ran_the_replaced_revisions(db: TestDb) {
         .await
         .expect(0)
         .stdout_has("nothing to apply");
+    migrate(SET, &db.url, &["down", "-n", "2"])
+        .await
+        .expect(0)
+        .stderr_has("forgot tags_squashed (recorded, never run)")
+        .stdout_has("reverted 3 revisions");
 }
 
 async fn a_fresh_database(db: TestDb) {
