@@ -31,6 +31,9 @@ struct Node {
     id: &'static str,
     parents: Vec<&'static str>,
     children: Vec<&'static str>,
+    /// For a squash, the revisions it replaces.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    replaces: Vec<&'static str>,
     head: bool,
     merge: bool,
     destructive: bool,
@@ -56,9 +59,14 @@ pub(super) async fn graph(ctx: &Ctx, args: GraphArgs) -> u8 {
     } else {
         None
     };
+    // The graph's heads: a squash is not one when revisions build on what it replaces.
+    let heads = match ctx.migrator.heads() {
+        Ok(heads) => heads,
+        Err(error) => return ctx.out.error(&error),
+    };
     let nodes: Vec<Node> = revisions
         .iter()
-        .map(|r| node(r, &revisions, status.as_ref()))
+        .map(|r| node(r, &revisions, &heads, status.as_ref()))
         .collect();
     if args.json {
         ctx.out.json(&nodes);
@@ -76,6 +84,7 @@ pub(super) async fn graph(ctx: &Ctx, args: GraphArgs) -> u8 {
             Some("applied") => format!("{}  ", out.paint(GREEN, "applied")),
             Some("pending") => format!("{}  ", out.paint(YELLOW, "pending")),
             Some("running") => format!("{}  ", out.paint(CYAN, "running")),
+            Some("replaced") => format!("{}  ", out.paint(CYAN, "replaced")),
             Some(other) => format!("{}  ", out.paint(RED, &format!("{:7}", other))),
             None => String::new(),
         };
@@ -99,7 +108,12 @@ pub(super) async fn graph(ctx: &Ctx, args: GraphArgs) -> u8 {
     exit::OK
 }
 
-fn node(revision: &Revision, all: &[&'static Revision], status: Option<&Status>) -> Node {
+fn node(
+    revision: &Revision,
+    all: &[&'static Revision],
+    heads: &[&str],
+    status: Option<&Status>,
+) -> Node {
     let children: Vec<&'static str> = all
         .iter()
         .filter(|r| r.parents.contains(&revision.id))
@@ -115,6 +129,12 @@ fn node(revision: &Revision, all: &[&'static Revision], status: Option<&Status>)
             }
         } else if status.applied.iter().any(|row| row.id == revision.id) {
             "applied"
+        } else if all.iter().any(|squash| {
+            squash.replaces.contains(&revision.id)
+                && status.applied.iter().any(|row| row.id == squash.id)
+        }) {
+            // Its squash ran in its place.
+            "replaced"
         } else {
             "pending"
         }
@@ -122,7 +142,8 @@ fn node(revision: &Revision, all: &[&'static Revision], status: Option<&Status>)
     Node {
         id: revision.id,
         parents: revision.parents.to_vec(),
-        head: children.is_empty(),
+        head: heads.contains(&revision.id),
+        replaces: revision.replaces.to_vec(),
         merge: revision.parents.len() > 1,
         children,
         destructive: revision.review.is_some(),
@@ -142,6 +163,9 @@ fn tags(node: &Node) -> Vec<&'static str> {
     }
     if node.merge {
         tags.push("merge");
+    }
+    if !node.replaces.is_empty() {
+        tags.push("squash");
     }
     if node.children.len() > 1 {
         tags.push("branch point");

@@ -33,6 +33,7 @@
 //! | `baseline REV [--json] [--shadow-url URL]` | stamp REV only if the live schema is REV's | writes history only |
 //! | `sql [--to REV] [--json]` | print the SQL `up` would run | reads history |
 //! | `new NAME [--after REV]... [--dir DIR] [--autogenerate [--shadow-url URL] [--rename TABLE.OLD=NEW]...]` | scaffold a migration file; `--autogenerate` writes the changes the models need (renames: named, or asked on a terminal) | no (`--autogenerate`: a shadow database) |
+//! | `squash --to REV [--from START] NAME [--dir DIR] [--shadow-url URL]` | write one revision that builds REV's schema from nothing, `replaces = [...]` REV and its ancestors; reports what it cannot reproduce | no (a shadow database) |
 //!
 //! # Exit codes
 //!
@@ -81,6 +82,7 @@ mod read;
 mod rename;
 mod run;
 mod sql;
+mod squash;
 mod up;
 
 use clap::{Args, Parser, Subcommand};
@@ -242,6 +244,8 @@ enum Verb {
     Diff(live::DiffArgs),
     /// Stamp REV on a database built before cofferdam, only if its schema is what the migrations reach at REV
     Baseline(live::BaselineArgs),
+    /// Write one revision that builds the schema at REV from nothing and replaces REV and everything it builds on
+    Squash(squash::SquashArgs),
 }
 
 impl Verb {
@@ -349,6 +353,7 @@ impl MigrateCommand {
             Verb::New(args) => new::new(&ctx, args).await,
             Verb::Diff(args) => live::diff(&ctx, args).await,
             Verb::Baseline(args) => live::baseline(&ctx, args).await,
+            Verb::Squash(args) => squash::squash(&ctx, args).await,
         }
     }
 }
@@ -378,6 +383,7 @@ pub fn migration_source(
         renames: &found.diff.rename_candidates,
         left_out: &found.unexpressible,
         source: format!("the models of set `{models_set}`, for {}", found.backend),
+        squash: None,
     })
 }
 

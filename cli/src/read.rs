@@ -325,6 +325,12 @@ pub(super) async fn history(ctx: &Ctx, json: bool) -> u8 {
         if row.stamped {
             notes.push(out.paint(YELLOW, "stamped (recorded, not run)"));
         }
+        if row.squashed {
+            notes.push(out.paint(
+                YELLOW,
+                "squashed (recorded, not run: the revisions it replaces ran)",
+            ));
+        }
         if row.destructive {
             notes.push(match &row.review_reason {
                 Some(reason) => format!("{}: {reason}", out.paint(YELLOW, "destructive")),

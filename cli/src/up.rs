@@ -110,6 +110,17 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
             report.deferred.join(", ")
         ));
     }
+    if !report.recorded.is_empty() {
+        out.note(&format!(
+            "recorded {} as applied without running: the revisions {} replaced ran one by one",
+            report.recorded.join(", "),
+            if report.recorded.len() == 1 {
+                "it"
+            } else {
+                "they"
+            },
+        ));
+    }
     if args.dry_run {
         rehearsal(&out, &migrator, &report, &target);
     } else if !report.ahead.is_empty() && report.revisions.is_empty() {
@@ -118,7 +129,7 @@ pub(super) async fn up(ctx: Ctx, args: UpArgs) -> u8 {
             plural(report.ahead.len(), "revision"),
             report.ahead.join(", ")
         ));
-    } else if report.revisions.is_empty() {
+    } else if report.revisions.is_empty() && report.recorded.is_empty() {
         out.line(&format!("already at {target}; nothing to apply"));
     } else {
         out.line(&format!(
@@ -225,6 +236,13 @@ pub(super) async fn down(ctx: Ctx, args: DownArgs) -> u8 {
         Ok(report) => report,
         Err(code) => return code,
     };
+    if !report.recorded.is_empty() {
+        out.note(&format!(
+            "forgot {} (recorded, never run): the revisions {} replaced were reverted with their own downs",
+            report.recorded.join(", "),
+            if report.recorded.len() == 1 { "it" } else { "they" },
+        ));
+    }
     if report.revisions.is_empty() {
         out.line(match &args.to {
             Some(_) => "nothing to revert: no applied revision builds on it",

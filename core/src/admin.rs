@@ -70,7 +70,13 @@ impl Migrator {
                 session.queue_internal(table.delete_sql(backend, &row.id));
                 changed.push(StampChange::Removed(row.id.clone()));
             }
-            for revision in graph.ordered().filter(|r| keep.contains(r.id)) {
+            // A squash kept stands in for the revisions it replaces.
+            let kept = graph.ordered().filter(|r| keep.contains(r.id)).filter(|r| {
+                graph
+                    .replaced_by(r.id)
+                    .is_none_or(|squash| !keep.contains(squash.id))
+            });
+            for revision in kept {
                 match history.iter().find(|row| row.id == revision.id) {
                     // A failed or unfinished row of a kept revision: the
                     // person stamping says it is in place now.
@@ -197,7 +203,13 @@ impl Migrator {
         };
         let (backend, history) = self.read_history(url).await?;
         plan::validate(&graph, &history, &self.table, false, !self.strict)?;
-        render(backend, plan::pending(&graph, &history, Some(target))).await
+        // A squash recorded over what it replaces runs nothing.
+        let recorded = plan::recorded(&graph, &history);
+        let pending = plan::pending(&graph, &history, Some(target))
+            .into_iter()
+            .filter(|revision| !recorded.contains(revision.id))
+            .collect();
+        render(backend, pending).await
     }
 }
 
@@ -214,7 +226,10 @@ fn finish(table: &Table, backend: Backend, row: &AppliedRevision) -> String {
 }
 
 /// Runs each revision against an offline session that only records statements.
-async fn render(backend: Backend, revisions: Vec<&'static Revision>) -> Result<Rendered> {
+pub(crate) async fn render(
+    backend: Backend,
+    revisions: Vec<&'static Revision>,
+) -> Result<Rendered> {
     let mut rendered = Rendered {
         backend,
         statements: Vec::new(),

@@ -7,7 +7,7 @@
 //! next run.
 
 use crate::backfill::StateTable;
-use crate::history::{Change, NewRow, State, Table};
+use crate::history::{Change, NewRow, SQUASHED_DURATION_MS, State, Table};
 use crate::migration::Migration;
 use crate::migrator::Observer;
 use crate::operator::now_rfc3339;
@@ -18,6 +18,7 @@ use crate::session::{Guard, Session};
 use crate::session::{Listener, Retry};
 use crate::{Error, Result};
 use futures::FutureExt;
+use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,9 @@ pub(crate) struct Context<'a> {
     pub busy: Duration,
     /// Told about retries.
     pub observer: Option<Observer>,
+    /// Squashes whose row is written (up) or removed (down) without running
+    /// their code: the revisions they replace ran, or are reverted, one by one.
+    pub recorded: HashSet<&'static str>,
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -44,6 +48,36 @@ impl std::fmt::Debug for Context<'_> {
             .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
     }
+}
+
+/// Writes (up) or removes (down) the row of a squash recorded over the
+/// revisions it replaces, running none of its code: one statement, which
+/// commits on its own.
+pub(crate) async fn record(
+    session: &mut Session,
+    ctx: &Context<'_>,
+    squash: &'static Revision,
+    direction: Direction,
+    seq: i64,
+) -> Result<Duration> {
+    let started = Instant::now();
+    let backend = session.backend;
+    session.queue_internal(match direction {
+        Direction::Up => ctx.table.insert_sql(
+            backend,
+            &new_row(
+                squash,
+                seq,
+                State::Applied,
+                now_rfc3339(),
+                ctx.applied_by,
+                Some(SQUASHED_DURATION_MS),
+            ),
+        ),
+        Direction::Down => ctx.table.delete_sql(backend, squash.id),
+    });
+    session.flush().await?;
+    Ok(started.elapsed())
 }
 
 /// Runs `revision` in `direction`; returns how long it took.

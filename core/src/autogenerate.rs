@@ -187,15 +187,23 @@ impl Migrator {
     pub async fn drift(&self, url: &str, shadow_url: Option<&str>) -> Result<Diff> {
         let backend = Backend::from_url(url)?;
         let status = self.status(url).await?;
-        let applied: Vec<&str> = status.applied.iter().map(|r| r.id.as_str()).collect();
         // The applied revisions no other applied revision builds on.
-        let leaves: Vec<&str> = status
-            .applied
-            .iter()
-            .filter(|r| !status.applied.iter().any(|c| c.parents.contains(&r.id)))
-            .map(|r| r.id.as_str())
-            .filter(|id| applied.contains(id))
-            .collect();
+        let graph = self.graph()?;
+        let mut leaves: Vec<&str> = Vec::new();
+        for row in &status.applied {
+            if status.applied.iter().any(|c| c.parents.contains(&row.id)) {
+                continue;
+            }
+            // A replaced revision whose code is deleted: its squash builds
+            // the same schema.
+            let leaf = match (graph.get(&row.id), graph.replaced_by(&row.id)) {
+                (None, Some(squash)) => squash.id,
+                _ => row.id.as_str(),
+            };
+            if !leaves.contains(&leaf) {
+                leaves.push(leaf);
+            }
+        }
         let (expected, shadow) = if leaves.is_empty() {
             // Nothing applied: the expected schema is empty.
             (
@@ -226,7 +234,7 @@ impl Migrator {
         Ok(schema::diff(&expected, &live, backend))
     }
 
-    async fn verify(
+    pub(crate) async fn verify(
         &self,
         shadow: &ShadowDatabase,
         changes: &[Change],

@@ -64,6 +64,10 @@ impl Migrator {
         };
         let status = self.status(url).await?;
         problems.extend(status.failed.iter().map(plan::blocked));
+        problems.extend(plan::unfinished_squash(
+            &graph,
+            status.applied.iter().map(|row| row.id.as_str()),
+        ));
         // The CI gate runs the newest binary: a revision it does not know,
         // even one a rollback would tolerate, means the build lost it.
         if !status.unknown.is_empty() || !status.ahead.is_empty() {

@@ -38,9 +38,10 @@
 
 use crate::backend::{Backend, Conn, Statement};
 use crate::graph::Graph;
-use crate::history::{AppliedRevision, Table};
+use crate::history::{AppliedRevision, State, Table};
 use crate::revision::Revision;
 use sea_query::{ColumnDef, Expr, ExprTrait, OnConflict, Query, TableName};
+use std::collections::HashSet;
 
 /// What the probe read: the stored digest (None when stale), the counter
 /// to refill it against, and whether the history has rows at all.
@@ -70,6 +71,11 @@ fn combine(entries: impl Iterator<Item = u128>) -> String {
     let (count, sum) = entries.fold((0u64, 0u128), |(count, sum), entry| {
         (count + 1, sum.wrapping_add(entry))
     });
+    render(count, sum)
+}
+
+/// How a digest is stored: the count and the sum, in hex.
+fn render(count: u64, sum: u128) -> String {
     format!("{count}:{sum:032x}")
 }
 
@@ -80,11 +86,20 @@ fn empty() -> String {
 
 /// The digest of a history where exactly `target` and its ancestors are
 /// applied, unchanged.
+///
+/// Of a squash and the revisions it replaces, only the squash counts: a
+/// database that ran it and one that ran them and recorded it are both at
+/// the target (see [`of_rows`]).
 pub(crate) fn expected(graph: &Graph, target: &str) -> String {
+    let ancestors = graph.ancestors(target);
     combine(
-        graph
-            .ancestors(target)
-            .into_iter()
+        ancestors
+            .iter()
+            .filter(|id| {
+                graph
+                    .replaced_by(id)
+                    .is_none_or(|squash| !ancestors.contains(squash.id))
+            })
             .filter_map(|id| graph.get(id))
             .map(|revision| revision.entry),
     )
@@ -94,20 +109,51 @@ pub(crate) fn expected(graph: &Graph, target: &str) -> String {
 /// applied, unchanged: what [`expected`] gives for the head of a graph with
 /// one head, computed without building the graph.
 pub(crate) fn expected_all(set: &str) -> String {
-    combine(
+    let of_set = || {
         inventory::iter::<Revision>
             .into_iter()
-            .filter(|revision| revision.set == set)
-            .map(|revision| revision.entry),
-    )
+            .filter(move |revision| revision.set == set)
+    };
+    let (mut count, mut sum, mut squashes) = (0u64, 0u128, false);
+    for revision in of_set() {
+        count += 1;
+        sum = sum.wrapping_add(revision.entry);
+        squashes |= revision.is_squash();
+    }
+    // Replaced revisions do not count (see `expected`). Only a set with a
+    // squash pays for a second pass.
+    if squashes {
+        let replaced: HashSet<&str> = of_set()
+            .flat_map(|revision| revision.replaces.iter().copied())
+            .collect();
+        for revision in of_set().filter(|revision| replaced.contains(revision.id)) {
+            count = count.saturating_sub(1);
+            sum = sum.wrapping_sub(revision.entry);
+        }
+    }
+    render(count, sum)
 }
 
-/// The digest of the rows read from the history table.
-pub(crate) fn of_rows(rows: &[AppliedRevision]) -> String {
+/// The digest of the rows read from the history table. The applied rows of
+/// revisions replaced by a squash that is applied too are left out, as
+/// [`expected`] leaves them out.
+pub(crate) fn of_rows(graph: &Graph, rows: &[AppliedRevision]) -> String {
+    let applied: HashSet<&str> = rows
+        .iter()
+        .filter(|row| row.state == State::Applied)
+        .map(|row| row.id.as_str())
+        .collect();
     combine(
-        rows.iter().map(|row| {
-            cofferdam_lint::history_entry_hash(&row.id, &row.checksum, row.state.as_str())
-        }),
+        rows.iter()
+            .filter(|row| {
+                row.state != State::Applied
+                    || graph
+                        .replaced_by(&row.id)
+                        .is_none_or(|squash| !applied.contains(squash.id))
+            })
+            .map(|row| {
+                cofferdam_lint::history_entry_hash(&row.id, &row.checksum, row.state.as_str())
+            }),
     )
 }
 
@@ -157,9 +203,10 @@ impl Table {
         &self,
         conn: &mut Conn,
         probe: &Probe,
+        graph: &Graph,
         rows: &[AppliedRevision],
     ) {
-        let digest = of_rows(rows);
+        let digest = of_rows(graph, rows);
         if probe.digest.as_deref() == Some(digest.as_str()) {
             return;
         }

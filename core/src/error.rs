@@ -114,6 +114,35 @@ pub enum Error {
         set: String,
     },
 
+    /// A squash (`replaces = [...]`) that makes no sense.
+    #[error("squash `{squash}` {reason}")]
+    InvalidSquash {
+        /// The squash.
+        squash: String,
+        /// What is wrong with it, naming the revisions involved.
+        reason: String,
+    },
+
+    /// The database ran some of a squash's replaced revisions, and the
+    /// code of the others is deleted, so neither path can finish.
+    #[error("the database applied part of what squash `{squash}` replaces, but not {}, whose code is deleted; deploy a release that still contains them and run `migrate up` once, then this one", quoted(.missing))]
+    UnfinishedSquash {
+        /// The squash.
+        squash: String,
+        /// The replaced revisions neither applied nor in the code.
+        missing: Vec<String>,
+    },
+
+    /// A squash recorded over revisions that ran one by one cannot be
+    /// reverted: the code of some of them (and so their `down`) is deleted.
+    #[error("squash `{squash}` was recorded over revisions that ran one by one, so it is reverted with their `down`s, but the code of {} is deleted; nothing was reverted", quoted(.missing))]
+    SquashNotReversible {
+        /// The squash.
+        squash: String,
+        /// The applied replaced revisions whose code is deleted.
+        missing: Vec<String>,
+    },
+
     /// The parent links form a cycle.
     #[error("the revisions form a cycle: {}; remove one of these `after` links", .cycle.join(" -> "))]
     Cycle {
@@ -539,6 +568,15 @@ impl Error {
             | Error::NothingToResolve { revision }
             | Error::NoDownToRun { revision }
             | Error::UnknownParent { revision, .. }
+            | Error::InvalidSquash {
+                squash: revision, ..
+            }
+            | Error::UnfinishedSquash {
+                squash: revision, ..
+            }
+            | Error::SquashNotReversible {
+                squash: revision, ..
+            }
             | Error::UnknownRevision { revision } => Some(revision),
             _ => None,
         }

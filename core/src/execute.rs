@@ -124,7 +124,13 @@ impl Migrator {
                 direction,
             });
             tracing::info!(revision = revision.id, %direction, "running");
-            let duration = match apply::run(session, ctx, revision, direction, seq).await {
+            let recorded = ctx.recorded.contains(revision.id);
+            let outcome = if recorded {
+                apply::record(session, ctx, revision, direction, seq).await
+            } else {
+                apply::run(session, ctx, revision, direction, seq).await
+            };
+            let duration = match outcome {
                 Ok(duration) => duration,
                 // Already says what happened and what history shows.
                 Err(error @ Error::FailureNotRecorded { .. }) => return Err(error),
@@ -154,10 +160,14 @@ impl Migrator {
                 direction,
                 duration,
             });
-            report.revisions.push(RevisionRun {
-                id: revision.id.to_owned(),
-                duration,
-            });
+            if recorded {
+                report.recorded.push(revision.id.to_owned());
+            } else {
+                report.revisions.push(RevisionRun {
+                    id: revision.id.to_owned(),
+                    duration,
+                });
+            }
         }
         Ok(report)
     }

@@ -5,10 +5,23 @@ use crate::{Error, Result};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A checked graph: unique ids, known parents, no cycles.
+///
+/// # Squashes
+///
+/// A squash (`replaces = [...]`) stands in for a chain of revisions. The
+/// graph links it after the replaced revisions still in the code, so that
+/// a database part-way through them finishes them first, and links their
+/// children to it instead, so that the squash satisfies them. Which of
+/// the two a database runs is decided against its history by
+/// [`crate::plan`].
 #[derive(Debug)]
 pub(crate) struct Graph {
     revisions: Vec<&'static Revision>,
     index: HashMap<&'static str, usize>,
+    /// The parents each revision is ordered after (see "Squashes").
+    parents: Vec<Vec<&'static str>>,
+    /// Replaced id (its code present or deleted) -> the squash replacing it.
+    replaced_by: HashMap<&'static str, &'static Revision>,
     /// Every revision in an order where parents come before children,
     /// ties broken by id so that plans are the same on every machine.
     order: Vec<usize>,
@@ -45,12 +58,26 @@ impl Graph {
                 }
             }
         }
-        let order = topological_order(&revisions, &index)?;
+        let replaced_by = check_squashes(&revisions, &index)?;
+        let parents = effective_parents(&revisions, &index, &replaced_by);
+        let order = topological_order(&revisions, &index, &parents)?;
         Ok(Graph {
             revisions,
             index,
+            parents,
+            replaced_by,
             order,
         })
+    }
+
+    /// The squash that replaces `id`, if one does.
+    pub(crate) fn replaced_by(&self, id: &str) -> Option<&'static Revision> {
+        self.replaced_by.get(id).copied()
+    }
+
+    /// Every squash of the graph, in graph order.
+    pub(crate) fn squashes(&self) -> impl Iterator<Item = &'static Revision> + '_ {
+        self.ordered().filter(|revision| revision.is_squash())
     }
 
     /// The revision with this id.
@@ -72,11 +99,7 @@ impl Graph {
 
     /// Revisions no other revision builds on, sorted by id.
     pub(crate) fn heads(&self) -> Vec<&'static str> {
-        let with_children: HashSet<&str> = self
-            .revisions
-            .iter()
-            .flat_map(|r| r.parents.iter().copied())
-            .collect();
+        let with_children: HashSet<&str> = self.parents.iter().flatten().copied().collect();
         let mut heads: Vec<&'static str> = self
             .revisions
             .iter()
@@ -102,25 +125,125 @@ impl Graph {
         let mut seen = HashSet::new();
         let mut stack: Vec<&str> = vec![target];
         while let Some(id) = stack.pop() {
-            if let Some(revision) = self.get(id)
-                && seen.insert(revision.id)
+            if let Some(&i) = self.index.get(id)
+                && seen.insert(self.revisions[i].id)
             {
-                stack.extend(revision.parents.iter().copied());
+                stack.extend(self.parents[i].iter().copied());
             }
         }
         seen
     }
 }
 
+/// Refuses squashes that make no sense, and maps each replaced id to its
+/// squash: a squash replacing itself, its own parent or another squash, a
+/// revision replaced twice, and replaced revisions (those still in the
+/// code) that are not one chain built on the squash's parents.
+fn check_squashes(
+    revisions: &[&'static Revision],
+    index: &HashMap<&'static str, usize>,
+) -> Result<HashMap<&'static str, &'static Revision>> {
+    let mut replaced_by: HashMap<&'static str, &'static Revision> = HashMap::new();
+    let invalid = |squash: &Revision, reason: String| Error::InvalidSquash {
+        squash: squash.id.to_owned(),
+        reason,
+    };
+    for &squash in revisions.iter().filter(|r| r.is_squash()) {
+        for &id in squash.replaces {
+            if id == squash.id {
+                return Err(invalid(squash, "lists itself in `replaces`".into()));
+            }
+            if squash.parents.contains(&id) {
+                return Err(invalid(
+                    squash,
+                    format!(
+                        "builds on `{id}`, which it replaces; `after` names what the first replaced revision builds on"
+                    ),
+                ));
+            }
+            if let Some(&i) = index.get(id)
+                && revisions[i].is_squash()
+            {
+                return Err(invalid(
+                    squash,
+                    format!(
+                        "replaces `{id}`, itself a squash; list the revisions `{id}` replaces instead"
+                    ),
+                ));
+            }
+            if let Some(other) = replaced_by.insert(id, squash) {
+                return Err(invalid(
+                    squash,
+                    format!(
+                        "replaces `{id}`, which squash `{}` replaces too; a revision can be replaced by one squash only",
+                        other.id
+                    ),
+                ));
+            }
+        }
+    }
+    for &squash in revisions.iter().filter(|r| r.is_squash()) {
+        for &id in squash.replaces {
+            let Some(&i) = index.get(id) else { continue };
+            let outside = revisions[i].parents.iter().find(|parent| {
+                !squash.replaces.contains(parent) && !squash.parents.contains(parent)
+            });
+            if let Some(parent) = outside {
+                return Err(invalid(
+                    squash,
+                    format!(
+                        "replaces `{id}`, which builds on `{parent}`, neither replaced nor the squash's parent; a squash replaces one chain of revisions from its `after` (or the base) up to a revision"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(replaced_by)
+}
+
+/// The parents each revision is ordered after: its own, except that a
+/// squash also comes after the replaced revisions still in the code, and a
+/// link from outside the replaced chain to a revision in it goes to the
+/// squash.
+fn effective_parents(
+    revisions: &[&'static Revision],
+    index: &HashMap<&'static str, usize>,
+    replaced_by: &HashMap<&'static str, &'static Revision>,
+) -> Vec<Vec<&'static str>> {
+    revisions
+        .iter()
+        .map(|revision| {
+            let mut parents: Vec<&'static str> = Vec::new();
+            let own_squash = replaced_by.get(revision.id).map(|s| s.id);
+            for &parent in revision.parents {
+                let parent = match replaced_by.get(parent) {
+                    Some(squash) if Some(squash.id) != own_squash => squash.id,
+                    _ => parent,
+                };
+                if !parents.contains(&parent) {
+                    parents.push(parent);
+                }
+            }
+            for &id in revision.replaces {
+                if index.contains_key(id) && !parents.contains(&id) {
+                    parents.push(id);
+                }
+            }
+            parents
+        })
+        .collect()
+}
+
 /// Kahn's algorithm over the parent links; a leftover node means a cycle.
 fn topological_order(
     revisions: &[&'static Revision],
     index: &HashMap<&'static str, usize>,
+    parents: &[Vec<&'static str>],
 ) -> Result<Vec<usize>> {
-    let mut waiting_on: Vec<usize> = revisions.iter().map(|r| r.parents.len()).collect();
+    let mut waiting_on: Vec<usize> = parents.iter().map(Vec::len).collect();
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); revisions.len()];
-    for (i, revision) in revisions.iter().enumerate() {
-        for parent in revision.parents {
+    for (i, own) in parents.iter().enumerate() {
+        for parent in own {
             children[index[parent]].push(i);
         }
     }
@@ -141,7 +264,7 @@ fn topological_order(
     }
     if order.len() < revisions.len() {
         return Err(Error::Cycle {
-            cycle: find_cycle(revisions, index, &waiting_on),
+            cycle: find_cycle(revisions, index, parents, &waiting_on),
         });
     }
     Ok(order)
@@ -151,6 +274,7 @@ fn topological_order(
 fn find_cycle(
     revisions: &[&'static Revision],
     index: &HashMap<&'static str, usize>,
+    parents: &[Vec<&'static str>],
     waiting_on: &[usize],
 ) -> Vec<String> {
     let Some(start) = (0..revisions.len())
@@ -181,8 +305,7 @@ fn find_cycle(
         }
         path.push(current);
         // Follow a parent that is itself stuck: one must exist on a cycle.
-        let next = revisions[current]
-            .parents
+        let next = parents[current]
             .iter()
             .map(|p| index[p])
             .find(|&p| waiting_on[p] > 0);

@@ -62,11 +62,20 @@ pub struct AppliedRevision {
     /// written by earlier versions need no new column, and earlier versions
     /// read such a row as applied.
     pub stamped: bool,
+    /// A squash recorded as applied without running, because the
+    /// revisions it replaces ran one by one (their rows are the history of
+    /// what ran). Stored as a `duration_ms` of -2, for the same reasons as
+    /// [`stamped`](AppliedRevision::stamped).
+    pub squashed: bool,
 }
 
 /// The `duration_ms` that marks a row written by `stamp`; see
 /// [`AppliedRevision::stamped`].
 pub(crate) const STAMPED_DURATION_MS: i64 = -1;
+
+/// The `duration_ms` that marks a squash recorded over the revisions it
+/// replaces; see [`AppliedRevision::squashed`].
+pub(crate) const SQUASHED_DURATION_MS: i64 = -2;
 
 /// The tables cofferdam keeps in the user's database for the history table
 /// `history` (unqualified): itself and those beside it (the start-up
@@ -375,6 +384,7 @@ fn parse_row(table: &str, row: Vec<Option<String>>) -> Result<AppliedRevision> {
         review_reason,
         error,
         stamped: duration_ms == STAMPED_DURATION_MS,
+        squashed: duration_ms == SQUASHED_DURATION_MS,
     })
 }
 

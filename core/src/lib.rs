@@ -66,6 +66,7 @@ mod retry;
 mod revision;
 pub mod schema;
 mod session;
+mod squash;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod url;
@@ -85,6 +86,7 @@ pub use report::{
 };
 pub use revision::{Phase, Review, Revision, Timeouts};
 pub use session::StatementLog;
+pub use squash::Squash;
 pub use url::{default_database_url, redact};
 
 /// Parses `500ms`, `2s`, `5m`, `1h`: the durations `#[migration(lock_timeout

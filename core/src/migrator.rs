@@ -391,7 +391,9 @@ impl Migrator {
                     });
                 }
                 if let Some(probe) = &probe {
-                    table.refill_digest(session.conn(), probe, &history).await;
+                    table
+                        .refill_digest(session.conn(), probe, &graph, &history)
+                        .await;
                 }
                 return Ok(Report {
                     ahead,
@@ -400,7 +402,14 @@ impl Migrator {
                 });
             }
             let pending = phased.run;
-            let offences = destructive_ops(&pending);
+            // A squash only recorded runs none of its operations.
+            let recorded = plan::recorded(&graph, &history);
+            let running: Vec<&'static Revision> = pending
+                .iter()
+                .copied()
+                .filter(|revision| !recorded.contains(revision.id))
+                .collect();
+            let offences = destructive_ops(&running);
             if !offences.is_empty() && !self.allow_destructive && !options.dry_run {
                 return Err(Error::DestructiveNotAllowed { offences });
             }
@@ -424,7 +433,8 @@ impl Migrator {
                     options.phase,
                 );
                 let applied_by = self.operator();
-                let ctx = self.context(&table, &applied_by, options.dry_run);
+                let mut ctx = self.context(&table, &applied_by, options.dry_run);
+                ctx.recorded = plan::recorded(&graph, &history);
                 let seq = history.iter().map(|row| row.seq).max().unwrap_or(0);
                 let mut report = self
                     .run_revisions(session, &ctx, phased.run, Direction::Up, seq)
@@ -447,7 +457,7 @@ impl Migrator {
                     let conn = session.conn();
                     if let Some(probe) = table.probe(conn).await {
                         let history = table.read(conn).await?;
-                        table.refill_digest(conn, &probe, &history).await;
+                        table.refill_digest(conn, &probe, &graph, &history).await;
                     }
                 }
                 Ok(report)
@@ -467,7 +477,10 @@ impl Migrator {
             // Reverting needs the `down` of every revision it reaches, so a
             // database ahead of this binary is refused here.
             plan::validate(&graph, &history, &table.name, false, false)?;
-            if plan::to_revert(&graph, &history, &down)?.is_empty() {
+            if plan::to_revert(&graph, &history, &down)?
+                .revisions
+                .is_empty()
+            {
                 return Ok(Report::default());
             }
             let next = "the first revision to revert";
@@ -476,8 +489,9 @@ impl Migrator {
                 plan::validate(&graph, &history, &table.name, true, false)?;
                 let revert = plan::to_revert(&graph, &history, &down)?;
                 let applied_by = self.operator();
-                let ctx = self.context(&table, &applied_by, false);
-                self.run_revisions(session, &ctx, revert, Direction::Down, 0)
+                let mut ctx = self.context(&table, &applied_by, false);
+                ctx.recorded = revert.recorded;
+                self.run_revisions(session, &ctx, revert.revisions, Direction::Down, 0)
                     .await
             })
             .await
@@ -500,6 +514,7 @@ impl Migrator {
             timeouts: self.timeouts,
             busy: self.lock_timeout,
             observer: self.observer.clone(),
+            recorded: Default::default(),
         }
     }
 }

@@ -111,6 +111,10 @@ pub struct Report {
     /// nothing was applied. Empty with [`crate::Migrator::strict`], which
     /// refuses such a database instead.
     pub ahead: Vec<String>,
+    /// Squashes recorded as applied (up) or forgotten (down) without
+    /// running their code, because the revisions they replace ran, or
+    /// were reverted, one by one. Not in [`revisions`](Report::revisions).
+    pub recorded: Vec<String>,
 }
 
 /// One revision run.

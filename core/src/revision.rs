@@ -31,6 +31,11 @@ pub struct Revision {
     pub set: &'static str,
     /// The ids of the parents (`after = ...`); empty for a root.
     pub parents: &'static [&'static str],
+    /// The ids of the revisions this one squashes (`replaces = [...]`):
+    /// a chain it builds from nothing in one step. Kept as strings so that
+    /// the replaced revisions' code can be deleted later; their rows in
+    /// the history stay known. Empty for an ordinary revision.
+    pub replaces: &'static [&'static str],
     /// A hash of the function's tokens; formatting does not change it.
     pub checksum: &'static str,
     /// `cofferdam_lint::history_entry_hash(id, checksum, "applied")`,
@@ -68,6 +73,11 @@ impl Revision {
     /// Whether the revision is marked `#[destructive(reviewed)]`.
     pub fn is_destructive(&self) -> bool {
         self.review.is_some()
+    }
+
+    /// Whether it squashes other revisions (`replaces = [...]`).
+    pub fn is_squash(&self) -> bool {
+        !self.replaces.is_empty()
     }
 }
 

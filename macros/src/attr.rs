@@ -10,6 +10,9 @@ use syn::{Expr, ExprArray, ExprLit, ExprPath, Lit, LitBool, LitStr, Meta, Path, 
 #[derive(Default)]
 pub(crate) struct MigrationArgs {
     pub after: Vec<Path>,
+    /// `replaces = [a, b, "deleted_c"]`: paths while the code exists, ids
+    /// (strings) once it is deleted.
+    pub replaces: Vec<Replaced>,
     pub id: Option<LitStr>,
     pub down: Option<Path>,
     pub transaction: Option<LitBool>,
@@ -24,7 +27,15 @@ pub(crate) struct MigrationArgs {
     pub contract: bool,
 }
 
-const MIGRATION_KEYS: &str = "`after`, `id`, `down`, `transaction`, `set`, `lock_timeout`, `statement_timeout`, `retries`, `phase`";
+/// One entry of `replaces = [...]`.
+pub(crate) enum Replaced {
+    /// A #[migration] function still in the code: compile-checked.
+    Path(Path),
+    /// The id of a revision whose code was deleted.
+    Id(LitStr),
+}
+
+const MIGRATION_KEYS: &str = "`after`, `replaces`, `id`, `down`, `transaction`, `set`, `lock_timeout`, `statement_timeout`, `retries`, `phase`";
 
 pub(crate) fn migration_args(cx: &Ctxt, tokens: TokenStream) -> MigrationArgs {
     let mut args = MigrationArgs::default();
@@ -72,6 +83,7 @@ pub(crate) fn migration_args(cx: &Ctxt, tokens: TokenStream) -> MigrationArgs {
                 }
                 other => cx.error_at(other, "`after` takes a path to a #[migration] function, like `after = create_users`, not a string"),
             },
+            "replaces" => args.replaces = replaced(cx, &nv.value),
             "id" => args.id = string(cx, &key, &nv.value),
             "set" => args.set = string(cx, &key, &nv.value),
             "down" => match &nv.value {
@@ -99,12 +111,63 @@ pub(crate) fn migration_args(cx: &Ctxt, tokens: TokenStream) -> MigrationArgs {
             _ => cx.error_at(meta.path(), format!("unknown argument `{key}` in #[migration]; expected one of {MIGRATION_KEYS}")),
         }
     }
+    for parent in &args.after {
+        let inside = args.replaces.iter().any(|r| match r {
+            Replaced::Path(path) => path == parent,
+            Replaced::Id(id) => parent.is_ident(&id.value()),
+        });
+        if inside {
+            cx.error_at(parent, "a squash cannot build on a revision it replaces; `after` names what the first replaced revision was built on (leave it out for a squash from the base)");
+        }
+    }
     if let Some(id) = &args.id
         && id.value().trim().is_empty()
     {
         cx.error_at(id, "`id` must not be empty");
     }
     args
+}
+
+/// `replaces = [create_users, "0002_deleted"]`: every entry once, at least one.
+fn replaced(cx: &Ctxt, value: &Expr) -> Vec<Replaced> {
+    const SHAPE: &str = "`replaces` takes a list of #[migration] functions, or the ids (strings) of deleted ones, like `replaces = [create_users, \"add_email\"]`";
+    let Expr::Array(ExprArray { elems, .. }) = value else {
+        cx.error_at(value, SHAPE);
+        return Vec::new();
+    };
+    if elems.is_empty() {
+        cx.error_at(value, "`replaces = []` replaces nothing; list the revisions this one squashes, or leave `replaces` out");
+    }
+    let mut out = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for elem in elems {
+        let (text, entry) = match elem {
+            Expr::Path(ExprPath { path, .. }) => (
+                path.segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default(),
+                Replaced::Path(path.clone()),
+            ),
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) if !s.value().trim().is_empty() => (s.value(), Replaced::Id(s.clone())),
+            other => {
+                cx.error_at(other, SHAPE);
+                continue;
+            }
+        };
+        if seen.contains(&text) {
+            cx.error_at(
+                elem,
+                format!("`{text}` is listed twice in `replaces`; list each replaced revision once"),
+            );
+            continue;
+        }
+        seen.push(text);
+        out.push(entry);
+    }
+    out
 }
 
 fn string(cx: &Ctxt, key: &str, value: &Expr) -> Option<LitStr> {

@@ -212,6 +212,12 @@ fn registration(
     let parents = args.after.iter().map(
         |path| quote_spanned!(path.span()=> <#path as ::cofferdam::__private::RevisionRef>::ID),
     );
+    let replaces = args.replaces.iter().map(|entry| match entry {
+        attr::Replaced::Path(path) => {
+            quote_spanned!(path.span()=> <#path as ::cofferdam::__private::RevisionRef>::ID)
+        }
+        attr::Replaced::Id(id) => quote!(#id),
+    });
     let checksum = checksum::of({
         let sig = &function.sig;
         let block = &function.block;
@@ -274,6 +280,7 @@ fn registration(
                     id: #id,
                     set: #set,
                     parents: &[#(#parents),*],
+                    replaces: &[#(#replaces),*],
                     checksum: #checksum,
                     entry: #entry,
                     up: __cofferdam_up,

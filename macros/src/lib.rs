@@ -23,7 +23,9 @@ use proc_macro::TokenStream;
 ///
 /// Arguments: `after = parent` or `after = [a, b]` (Rust paths to other
 /// migrations), `id = "..."`, `down = reverse_fn`, `transaction = false`,
-/// `set = "..."`.
+/// `set = "..."`, `replaces = [a, b, "deleted_c"]` (a squash: the chain of
+/// revisions it builds in one step; paths while their code exists, ids once
+/// it is deleted).
 #[proc_macro_attribute]
 pub fn migration(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::migration(args.into(), item.into()).into()

@@ -353,6 +353,52 @@ pub mod fleet {
     }
 }
 
+/// Revisions of `tests/cli_squash.rs`: two revisions, a squash that
+/// replaces them, and one built on the second.
+pub mod squash {
+    use cofferdam::prelude::*;
+
+    #[migration(set = "cli_squash", down = drop_tags)]
+    async fn create_tags(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE tags (id INTEGER PRIMARY KEY)")
+            .await
+    }
+
+    async fn drop_tags(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("DROP TABLE tags").await
+    }
+
+    #[migration(set = "cli_squash", after = create_tags, down = remove_label)]
+    async fn add_label(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("ALTER TABLE tags ADD COLUMN label VARCHAR(40)")
+            .await
+    }
+
+    async fn remove_label(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("ALTER TABLE tags DROP COLUMN label").await
+    }
+
+    /// What `create_tags` and `add_label` built, in one step.
+    #[migration(set = "cli_squash", replaces = [create_tags, add_label], down = drop_all_tags)]
+    async fn tags_squashed(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE TABLE tags (id INTEGER PRIMARY KEY, label VARCHAR(40))")
+            .await
+    }
+
+    async fn drop_all_tags(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("DROP TABLE tags").await
+    }
+
+    #[migration(set = "cli_squash", after = add_label, down = unindex_labels)]
+    async fn index_labels(m: &mut Migration<'_>) -> Result<()> {
+        m.execute("CREATE INDEX tags_label ON tags (label)").await
+    }
+
+    async fn unindex_labels(m: &mut Migration<'_>) -> Result<()> {
+        m.exec(Index::drop().name("tags_label").table("tags")).await
+    }
+}
+
 /// Does nothing; calling it makes sure this module is linked, so that its
 /// revisions are registered.
 pub fn link() {}

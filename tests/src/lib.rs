@@ -88,6 +88,11 @@ impl TestDb {
         self.inner.execute(sql).await;
     }
 
+    /// The catalog without the history table, for comparing schemas.
+    pub async fn snapshot(&self) -> cofferdam::testing::Snapshot {
+        self.inner.snapshot().await
+    }
+
     /// The user tables in the catalog, sorted.
     pub async fn tables(&self) -> Vec<String> {
         let sql = match self.backend {

@@ -4,6 +4,7 @@
 use super::database::TestDatabase;
 use super::snapshot::{Difference, Snapshot};
 use crate::{Down, Error, Migrator, Resolution};
+use std::collections::HashMap;
 
 /// A check that failed: which revision, which step, and what differs.
 ///
@@ -91,6 +92,9 @@ pub struct Stairway {
 /// be the schema before `up`, and the schema after the second `up` the one
 /// after the first. Revisions without a `down` are only taken up, and
 /// listed in [`Stairway::irreversible`]. Destructive revisions are allowed.
+/// A squash reached through the revisions it replaces is recorded, and its
+/// `down` reverts them all; it is then taken up again by itself, so its own
+/// `up` is checked against theirs, and its own `down` too.
 ///
 /// ```rust,ignore
 /// #[cofferdam::test]
@@ -110,8 +114,12 @@ pub async fn stairway(migrator: &Migrator, db: &TestDatabase) -> Result<Stairway
     };
     let mut report = Stairway::default();
     let mut before = db.snapshot_without(&table).await;
-    for revision in revisions {
+    // The schema before each revision, for a squash recorded over its
+    // replaced revisions: reverting it reverts them all.
+    let mut before_each: HashMap<&str, Snapshot> = HashMap::new();
+    for revision in &revisions {
         let id = revision.id;
+        before_each.insert(id, before.clone());
         migrator
             .up_to(db.url(), id)
             .await
@@ -122,28 +130,42 @@ pub async fn stairway(migrator: &Migrator, db: &TestDatabase) -> Result<Stairway
             before = after_up;
             continue;
         }
-        migrator
-            .down(db.url(), Down::Steps(1))
-            .await
-            .map_err(|e| step(id, "down", e))?;
-        let differences = before.diff(&db.snapshot_without(&table).await);
-        if !differences.is_empty() {
-            return Err(CheckError::DownIncomplete {
-                revision: id.to_owned(),
-                differences,
-            });
-        }
-        migrator
-            .up_to(db.url(), id)
-            .await
-            .map_err(|e| step(id, "up again (after down)", e))?;
-        let again = db.snapshot_without(&table).await;
-        let differences = after_up.diff(&again);
-        if !differences.is_empty() {
-            return Err(CheckError::NotRepeatable {
-                revision: id.to_owned(),
-                differences,
-            });
+        // A squash stepped onto from its replaced revisions was recorded;
+        // its base is the schema before the first of them.
+        let chain_base = revisions
+            .iter()
+            .find(|r| revision.replaces.contains(&r.id))
+            .and_then(|first| before_each.get(first.id))
+            .cloned();
+        let base = chain_base.clone().unwrap_or_else(|| before.clone());
+        let mut again = after_up.clone();
+        // Down and up; for such a squash twice: the second `up` runs the
+        // squash itself, so its own `down` and `up` are checked too.
+        let rounds = if chain_base.is_some() { 2 } else { 1 };
+        for _ in 0..rounds {
+            migrator
+                .down(db.url(), Down::Steps(1))
+                .await
+                .map_err(|e| step(id, "down", e))?;
+            let differences = base.diff(&db.snapshot_without(&table).await);
+            if !differences.is_empty() {
+                return Err(CheckError::DownIncomplete {
+                    revision: id.to_owned(),
+                    differences,
+                });
+            }
+            migrator
+                .up_to(db.url(), id)
+                .await
+                .map_err(|e| step(id, "up again (after down)", e))?;
+            again = db.snapshot_without(&table).await;
+            let differences = after_up.diff(&again);
+            if !differences.is_empty() {
+                return Err(CheckError::NotRepeatable {
+                    revision: id.to_owned(),
+                    differences,
+                });
+            }
         }
         report.checked.push(id.to_owned());
         before = again;
