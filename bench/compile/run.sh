@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Compile-time cost of #[migration] (issue 15): two throwaway crates, the
-# same N async migration functions with and without the attribute, a clean
-# build of each, then one function edited and the crate rebuilt, REPEAT
-# times, alternating the two crates; medians and their ratio.
+# Compile-time cost of #[migration] (issue 15): throwaway crates with the
+# same N async migration functions, with the attribute ("attr"), without it
+# ("plain": the issue's baseline, where nothing calls the functions, so their
+# futures are never compiled), and without it but listed by hand in a
+# registry of boxed futures ("listed": what a tool without the attribute
+# needs to run them); a clean build of each, then one function edited and
+# the crate rebuilt, REPEAT times, rotating the crates; medians and ratios.
 #
 #   bench/compile/run.sh [--revisions 200] [--repeat 5] [--keep DIR]
 #
@@ -22,7 +25,7 @@ while [ $# -gt 0 ]; do
         --revisions) revisions="$2"; shift 2 ;;
         --repeat) repeat="$2"; shift 2 ;;
         --keep) keep="$2"; shift 2 ;;
-        -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+        -h|--help) sed -n 2,17p "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -130,6 +133,9 @@ RS
 
 generate() {
     local mode=$1 dir="$work/$1"
+    # The listed crate's functions are the plain ones.
+    local bodies=$mode
+    if [ "$mode" = listed ]; then bodies=plain; fi
     mkdir -p "$dir/src"
     cat > "$dir/Cargo.toml" <<TOML
 [package]
@@ -162,8 +168,24 @@ TOML
     for (( i = 0; i < revisions; i++ )); do
         local file="$dir/src/m$(( i / 10 )).rs"
         if (( i % 10 == 0 )); then echo "use cofferdam::prelude::*;" > "$file"; echo >> "$file"; fi
-        body "$i" "$mode" >> "$file"
+        body "$i" "$bodies" >> "$file"
     done
+    if [ "$mode" = listed ]; then
+        {
+            echo
+            echo "/// A boxed migration future, as a runner calls it."
+            echo "pub type Up = for<'a, 'c> fn(&'a mut cofferdam::Migration<'c>) -> std::pin::Pin<Box<dyn std::future::Future<Output = cofferdam::Result<()>> + Send + 'a>>;"
+            for (( i = 0; i < revisions; i++ )); do
+                echo "fn up_$i<'a, 'c>(m: &'a mut cofferdam::Migration<'c>) -> std::pin::Pin<Box<dyn std::future::Future<Output = cofferdam::Result<()>> + Send + 'a>> { Box::pin(m$(( i / 10 ))::rev_$i(m)) }"
+            done
+            echo "/// Every migration by name, in order."
+            echo "pub fn all() -> Vec<(&'static str, Up)> {"
+            echo "    vec!["
+            for (( i = 0; i < revisions; i++ )); do echo "        (\"rev_$i\", up_$i),"; done
+            echo "    ]"
+            echo "}"
+        } >> "$dir/src/lib.rs"
+    fi
 }
 
 build() { (cd "$work/$1" && cargo build --quiet --offline 2>&1) || { echo "build of $1 failed" >&2; exit 1; }; }
@@ -179,13 +201,12 @@ touch_one() {
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-generate attr
-generate plain
+modes="attr plain listed"
+for mode in $modes; do generate "$mode"; done
 echo "crates in $work; target dir $CARGO_TARGET_DIR" >&2
 
 # Warm-up: builds whatever dependency the target dir lacks.
-build attr
-build plain
+for mode in $modes; do build "$mode"; done
 
 # Wall time and CPU time (user + system, cargo and rustc together): on a
 # machine shared with other builds the CPU time is the steadier figure.
@@ -198,7 +219,11 @@ timed() {
 
 declare -A wall cpu
 for (( r = 1; r <= repeat; r++ )); do
-    if (( r % 2 )); then order="attr plain"; else order="plain attr"; fi
+    case $(( r % 3 )) in
+        1) order="attr plain listed" ;;
+        2) order="plain listed attr" ;;
+        *) order="listed attr plain" ;;
+    esac
     for mode in $order; do
         (cd "$work/$mode" && cargo clean --quiet --offline -p "cfdm_compile_$mode")
         read -r w c < <(timed "$mode")
@@ -211,14 +236,17 @@ done
 
 med() { echo "$1" | tr ' ' '\n' | grep . | median; }
 row() {
-    local label=$1 kind=$2 a=$3 p=$4
-    local ma mp
-    ma=$(med "$a"); mp=$(med "$p")
-    printf '| %s | %s | %.2f s | %.2f s | **%.2fx** | %s | %s |\n' "$label" "$kind" "$mp" "$ma" "$(echo "$ma / $mp" | bc -l)" "$p" "$a"
+    local label=$1 kind=$2 a=$3 p=$4 l=$5
+    local ma mp ml
+    ma=$(med "$a"); mp=$(med "$p"); ml=$(med "$l")
+    printf '| %s | %s | %.2f s | %.2f s | %.2f s | **%.2fx** | **%.2fx** |\n' "$label" "$kind" "$mp" "$ml" "$ma" \
+        "$(echo "$ma / $mp" | bc -l)" "$(echo "$ma / $ml" | bc -l)"
 }
-echo "| $revisions revisions, $repeat rounds | time | without the attribute (median) | with #[migration] (median) | ratio | without, per round (s) | with, per round (s) |"
-echo "|---|---|---:|---:|---:|---|---|"
-row "clean build of the crate" wall "${wall[clean_attr]}" "${wall[clean_plain]}"
-row "clean build of the crate" CPU "${cpu[clean_attr]}" "${cpu[clean_plain]}"
-row "rebuild after editing one function" wall "${wall[incr_attr]}" "${wall[incr_plain]}"
-row "rebuild after editing one function" CPU "${cpu[incr_attr]}" "${cpu[incr_plain]}"
+echo "| $revisions revisions, $repeat rounds | time | plain (median) | listed (median) | with #[migration] (median) | ratio to plain | ratio to listed |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+row "clean build of the crate" wall "${wall[clean_attr]}" "${wall[clean_plain]}" "${wall[clean_listed]}"
+row "clean build of the crate" CPU "${cpu[clean_attr]}" "${cpu[clean_plain]}" "${cpu[clean_listed]}"
+row "rebuild after editing one function" wall "${wall[incr_attr]}" "${wall[incr_plain]}" "${wall[incr_listed]}"
+row "rebuild after editing one function" CPU "${cpu[incr_attr]}" "${cpu[incr_plain]}" "${cpu[incr_listed]}"
+echo
+echo "per round (s): $(for k in clean_plain clean_listed clean_attr incr_plain incr_listed incr_attr; do printf '%s wall [%s] cpu [%s]; ' "$k" "${wall[$k]}" "${cpu[$k]}"; done)"

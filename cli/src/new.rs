@@ -50,16 +50,8 @@ pub(super) async fn new(ctx: &Ctx, args: NewArgs) -> u8 {
         Err(Error::NoRevisions { .. }) => Vec::new(),
         Err(error) => return out.error(&error),
     };
-    if let Some(existing) = revisions.iter().find(|r| r.id == args.name) {
-        return out.fail(
-            exit::ERROR,
-            &format!(
-                "a revision named `{}` already exists ({} at {}); nothing was written; choose another name",
-                args.name,
-                existing.function,
-                existing.location()
-            ),
-        );
+    if let Err(code) = name_is_free(out, &revisions, &args.name) {
+        return code;
     }
     let parents = match parents(ctx, &args, &revisions) {
         Ok(parents) => parents,
@@ -83,25 +75,8 @@ pub(super) async fn new(ctx: &Ctx, args: NewArgs) -> u8 {
     } else {
         template(&args.name, &paths)
     };
-    if let Err(error) = std::fs::write(&file, text) {
-        return out.fail(
-            exit::ERROR,
-            &format!(
-                "could not write `{}`: {error}; nothing was changed",
-                file.display()
-            ),
-        );
-    }
-    if let Err(error) = append_mod(&root, &args.name) {
-        let _ = std::fs::remove_file(&file);
-        return out.fail(
-            exit::ERROR,
-            &format!(
-                "could not add `mod {};` to `{}`: {error}; nothing was changed",
-                args.name,
-                root.display()
-            ),
-        );
+    if let Err(code) = write_module(out, &file, &root, &args.name, &text) {
+        return code;
     }
     let after = if parents.is_empty() {
         "a root revision".to_owned()
@@ -253,6 +228,56 @@ pub(super) fn destination(
         ));
     }
     Ok((dir, root, file))
+}
+
+/// Refuses a name a revision of the set already has (exit 1).
+pub(super) fn name_is_free(
+    out: &crate::output::Output,
+    revisions: &[&'static Revision],
+    name: &str,
+) -> Result<(), u8> {
+    match revisions.iter().find(|r| r.id == name) {
+        Some(existing) => Err(out.fail(
+            exit::ERROR,
+            &format!(
+                "a revision named `{name}` already exists ({} at {}); nothing was written; choose another name",
+                existing.function,
+                existing.location()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Writes `text` as `file` and adds `mod name;` to the crate root `root`;
+/// on failure nothing is left changed, and the exit code is returned.
+pub(super) fn write_module(
+    out: &crate::output::Output,
+    file: &Path,
+    root: &Path,
+    name: &str,
+    text: &str,
+) -> Result<(), u8> {
+    if let Err(error) = std::fs::write(file, text) {
+        return Err(out.fail(
+            exit::ERROR,
+            &format!(
+                "could not write `{}`: {error}; nothing was changed",
+                file.display()
+            ),
+        ));
+    }
+    if let Err(error) = append_mod(root, name) {
+        let _ = std::fs::remove_file(file);
+        return Err(out.fail(
+            exit::ERROR,
+            &format!(
+                "could not add `mod {name};` to `{}`: {error}; nothing was changed",
+                root.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The parents: `--after` as given, else the single head (none for a first revision).

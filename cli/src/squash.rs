@@ -11,7 +11,7 @@
 //! it, the others record it); once every database is past it, delete the
 //! replaced revisions and name them by id (`replaces = ["..."]`).
 
-use super::new::{append_mod, crate_name, destination, rust_path, valid_name};
+use super::new::{crate_name, destination, name_is_free, rust_path, valid_name, write_module};
 use super::{Ctx, codegen, exit};
 use std::path::PathBuf;
 
@@ -42,16 +42,8 @@ pub(super) async fn squash(ctx: &Ctx, args: SquashArgs) -> u8 {
     }
     match ctx.migrator.revisions() {
         Ok(revisions) => {
-            if let Some(existing) = revisions.iter().find(|r| r.id == args.name) {
-                return out.fail(
-                    exit::ERROR,
-                    &format!(
-                        "a revision named `{}` already exists ({} at {}); nothing was written; choose another name",
-                        args.name,
-                        existing.function,
-                        existing.location()
-                    ),
-                );
+            if let Err(code) = name_is_free(out, &revisions, &args.name) {
+                return code;
             }
         }
         Err(error) => return out.error(&error),
@@ -116,25 +108,8 @@ pub(super) async fn squash(ctx: &Ctx, args: SquashArgs) -> u8 {
             not_reproduced: &found.not_reproduced,
         }),
     });
-    if let Err(error) = std::fs::write(&file, text) {
-        return out.fail(
-            exit::ERROR,
-            &format!(
-                "could not write `{}`: {error}; nothing was changed",
-                file.display()
-            ),
-        );
-    }
-    if let Err(error) = append_mod(&root, &args.name) {
-        let _ = std::fs::remove_file(&file);
-        return out.fail(
-            exit::ERROR,
-            &format!(
-                "could not add `mod {};` to `{}`: {error}; nothing was changed",
-                args.name,
-                root.display()
-            ),
-        );
+    if let Err(code) = write_module(out, &file, &root, &args.name, &text) {
+        return code;
     }
     let ids: Vec<&str> = found.replaces.iter().map(|r| r.id).collect();
     out.line(&format!(

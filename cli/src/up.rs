@@ -208,8 +208,9 @@ fn rehearsal(
         ));
     }
     out.line(
-        "a real run needs 1 database connection: the migration lock and the revisions share it \
-         (a backfill watching MySQL replicas adds one per replica URL)",
+        "a real run holds at most 2 database connections: one for the migration lock and the revisions, \
+         and a second while it checks that no transaction pool shares its session (PostgreSQL) or \
+         renews its lease (--lock lease); a backfill watching MySQL replicas adds one per replica URL",
     );
     out.line(&format!(
         "dry run: {} ran in {} and {} rolled back; nothing was changed",

@@ -110,7 +110,7 @@ async fn the_contract_phase_waits_for_the_rollout(db: TestDb) {
             .await
             .expect(0)
             .stdout_has("rehearsed create_notes")
-            .stdout_has("a real run needs 1 database connection");
+            .stdout_has("a real run holds at most 2 database connections");
     }
     migrate(PHASED, &db.url, &["up", "--phase", "expand", "--statement-lock-timeout", "2s", "--statement-timeout", "1m", "--lock-retries", "2"])
         .await
