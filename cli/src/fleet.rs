@@ -43,6 +43,11 @@ impl FleetArgs {
         self.schemas.is_some() || self.fleet_file.is_some() || self.fleet_query.is_some()
     }
 
+    /// Whether the targets come from a file (the database URL is unused).
+    pub(super) fn reads_file(&self) -> bool {
+        self.fleet_file.is_some()
+    }
+
     /// A usage error when fleet options come without a fleet.
     pub(super) fn stray(&self) -> Option<&'static str> {
         let tuned = self.concurrency.is_some()

@@ -262,6 +262,16 @@ impl Verb {
             _ => false,
         }
     }
+
+    /// Whether the database URL is not used: a fleet read from a file
+    /// names its own targets, so the default URL is not worth a note.
+    fn ignores_url(&self) -> bool {
+        match self {
+            Verb::Up(a) => a.fleet.reads_file(),
+            Verb::Status(a) => a.fleet.reads_file(),
+            _ => false,
+        }
+    }
 }
 
 /// What every verb needs: where to print, which database, which migrator.
@@ -313,7 +323,9 @@ impl MigrateCommand {
         out.init_tracing();
         let url = match resolved {
             Ok(resolved) => {
-                if let Some(note) = resolved.note() {
+                if let Some(note) = resolved.note()
+                    && !self.verb.ignores_url()
+                {
                     out.note(&note);
                 }
                 resolved.url

@@ -34,7 +34,7 @@ pub(super) struct UpArgs {
     #[arg(long)]
     pub(super) json: bool,
     #[command(flatten)]
-    fleet: super::fleet::FleetArgs,
+    pub(super) fleet: super::fleet::FleetArgs,
 }
 
 /// The values of `up --phase`.

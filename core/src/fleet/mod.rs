@@ -113,7 +113,8 @@ impl Fleet {
         self
     }
 
-    /// Calls `observer` each time a target finishes.
+    /// Calls `observer` each time a target finishes, one call at a time and
+    /// in the order the counts rise (keep it quick: finishing targets wait).
     pub fn on_progress(mut self, observer: impl Fn(&Progress) + Send + Sync + 'static) -> Fleet {
         self.observer = Some(Arc::new(observer));
         self

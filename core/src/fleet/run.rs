@@ -177,7 +177,8 @@ async fn one(shared: &Shared, target: Target, budgeted: bool) -> TargetOutcome {
     if failed && shared.fail_fast {
         shared.stop.cancel();
     }
-    let progress = {
+    {
+        // Told while the tally is held, so observers see the counts in order.
         let mut tally = lock(&shared.tally);
         tally.running -= 1;
         tally.done += 1;
@@ -185,7 +186,7 @@ async fn one(shared: &Shared, target: Target, budgeted: bool) -> TargetOutcome {
         if budgeted && let Some(now) = tally.reserved.get_mut(&server) {
             *now -= peak;
         }
-        Progress {
+        let progress = Progress {
             target: target.name.clone(),
             failed,
             done: tally.done,
@@ -193,10 +194,10 @@ async fn one(shared: &Shared, target: Target, budgeted: bool) -> TargetOutcome {
             running: tally.running,
             total: shared.total,
             elapsed: shared.started.elapsed(),
+        };
+        if let Some(observer) = &shared.observer {
+            observer(&progress);
         }
-    };
-    if let Some(observer) = &shared.observer {
-        observer(&progress);
     }
     TargetOutcome {
         name: target.name,
