@@ -224,3 +224,36 @@ pub async fn wait_for_line<R: tokio::io::AsyncBufRead + Unpin>(
         Err(_) => panic!("no {what} within 60 s; the output was:\n{seen}"),
     }
 }
+
+/// A scratch crate source directory (an empty `lib.rs`) for `migrate new
+/// --dir` and `migrate squash --dir`, under the temp dir; removed when
+/// dropped, after a panic too.
+#[derive(Debug)]
+pub struct ScratchDir(std::path::PathBuf);
+
+impl ScratchDir {
+    /// Creates `cofferdam-tests/<name>_<pid>` afresh.
+    pub fn new(name: &str) -> ScratchDir {
+        let dir = std::env::temp_dir()
+            .join("cofferdam-tests")
+            .join(format!("{name}_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the scratch dir");
+        std::fs::write(dir.join("lib.rs"), "").expect("write lib.rs");
+        ScratchDir(dir)
+    }
+}
+
+impl std::ops::Deref for ScratchDir {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -221,6 +221,11 @@ mod blog_v3 {
     }
 }
 
+/// A scratch crate source directory, removed on drop.
+fn scratch_dir(name: &str) -> cofferdam_tests::ScratchDir {
+    cofferdam_tests::ScratchDir::new(&format!("autogen_{name}"))
+}
+
 const BACKENDS: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::MySql];
 
 /// This test binary's migrations (the committed generated file).
@@ -240,17 +245,6 @@ async fn migrate(migrator: Migrator, url: &str, args: &[&str]) -> u8 {
     all.extend_from_slice(args);
     let command = MigrateCommand::try_parse_from(all).expect("arguments parse");
     command.exit_code(migrator).await
-}
-
-/// A scratch crate source directory for `migrate new --dir`.
-fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir()
-        .join("cofferdam-tests")
-        .join(format!("autogen_{name}_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the scratch dir");
-    std::fs::write(dir.join("lib.rs"), "").expect("write lib.rs");
-    dir
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -324,7 +318,6 @@ async fn the_generated_file_is_the_committed_one() {
         std::fs::read_to_string(committed).unwrap(),
         "the generator's output changed; rerun with COFFERDAM_BLESS=1 and review the diff"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -364,7 +357,6 @@ async fn the_generated_migration_applies_and_leaves_no_difference() {
             !dir.join("again.rs").exists(),
             "{backend:?}: nothing to write"
         );
-        let _ = std::fs::remove_dir_all(&dir);
         // The generated `down` undoes it.
         migrator()
             .down(&db.url, cofferdam::Down::Steps(1))
@@ -455,7 +447,6 @@ async fn a_dropped_field_is_written_unreviewed() {
             }
             assert_eq!(expected, std::fs::read_to_string(fixture).unwrap());
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -715,5 +706,4 @@ async fn the_rename_flag_writes_rename_column() {
         !text.contains("rename?"),
         "no candidate left to ask about: {text}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,6 +19,11 @@ use cofferdam_tests::{Backend, TestDb, backend_tests, fresh_database};
 #[path = "../autogen/squash_blog.rs"]
 mod squash_blog;
 
+/// A scratch crate source directory, removed on drop.
+fn scratch_dir(name: &str) -> cofferdam_tests::ScratchDir {
+    cofferdam_tests::ScratchDir::new(&format!("squash_{name}"))
+}
+
 const HISTORY: &str = "cofferdam_history";
 const REPLACED: [&str; 4] = [
     "create_articles",
@@ -524,17 +529,6 @@ fn nonsense_squashes_are_refused_with_the_revisions_named() {
     assert!(matches!(error, Error::InvalidSquash { .. }), "{text}");
 }
 
-/// A scratch crate source directory for `migrate squash --dir`.
-fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir()
-        .join("cofferdam-tests")
-        .join(format!("squash_{name}_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the scratch dir");
-    std::fs::write(dir.join("lib.rs"), "").expect("write lib.rs");
-    dir
-}
-
 /// `text` (the generated file) as it reads once the replaced revisions are
 /// deleted: only its items, `replaces` naming them by id, in set
 /// `squash_deleted`. Its function is untouched, so its checksum is too.
@@ -577,7 +571,6 @@ async fn the_generated_squash_is_the_committed_one() {
         );
         let lib = std::fs::read_to_string(dir.join("lib.rs")).unwrap();
         assert!(lib.contains("mod squash_blog;"), "{lib}");
-        let _ = std::fs::remove_dir_all(&dir);
         if backend != Backend::Sqlite {
             continue;
         }
@@ -675,6 +668,5 @@ async fn a_squash_can_start_from_a_revision() {
             !text.contains("create table articles"),
             "it builds on articles: {text}"
         );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
