@@ -203,13 +203,8 @@ impl Migrator {
         };
         let (backend, history) = self.read_history(url).await?;
         plan::validate(&graph, &history, &self.table, false, !self.strict)?;
-        // A squash recorded over what it replaces runs nothing.
-        let recorded = plan::recorded(&graph, &history);
-        let pending = plan::pending(&graph, &history, Some(target))
-            .into_iter()
-            .filter(|revision| !recorded.contains(revision.id))
-            .collect();
-        render(backend, pending).await
+        let pending = plan::pending(&graph, &history, Some(target));
+        render(backend, plan::running(&graph, &history, pending)).await
     }
 }
 

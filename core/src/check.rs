@@ -104,11 +104,13 @@ impl Migrator {
             .iter()
             .filter_map(|p| graph.get(&p.id))
             .collect();
+        let rows = status.applied.iter().chain(&status.failed);
+        let running = crate::plan::running(&graph, rows, pending.clone());
         Ok(CheckReport {
             heads,
             status: Some(status),
             problems,
-            destructive: destructive_ops(&pending),
+            destructive: destructive_ops(&running),
             not_contract: not_contract(pending.iter().copied()),
         })
     }

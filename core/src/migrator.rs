@@ -300,7 +300,8 @@ impl Migrator {
     pub async fn pending_destructive(&self, url: &str) -> Result<Vec<DestructiveOp>> {
         let graph = self.graph()?;
         let (_, history) = self.read_history(url).await?;
-        Ok(destructive_ops(&plan::pending(&graph, &history, None)))
+        let pending = plan::pending(&graph, &history, None);
+        Ok(destructive_ops(&plan::running(&graph, &history, pending)))
     }
 
     /// Connects, reads the history without the lock, and disconnects.
@@ -402,14 +403,7 @@ impl Migrator {
                 });
             }
             let pending = phased.run;
-            // A squash only recorded runs none of its operations.
-            let recorded = plan::recorded(&graph, &history);
-            let running: Vec<&'static Revision> = pending
-                .iter()
-                .copied()
-                .filter(|revision| !recorded.contains(revision.id))
-                .collect();
-            let offences = destructive_ops(&running);
+            let offences = destructive_ops(&plan::running(&graph, &history, pending.clone()));
             if !offences.is_empty() && !self.allow_destructive && !options.dry_run {
                 return Err(Error::DestructiveNotAllowed { offences });
             }

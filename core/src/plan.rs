@@ -217,12 +217,29 @@ pub(crate) fn pending(
 
 /// The pending squashes that are recorded as applied without running,
 /// because the database built their schema one replaced revision at a time.
-pub(crate) fn recorded(graph: &Graph, history: &[AppliedRevision]) -> HashSet<&'static str> {
-    let applied: HashSet<&str> = history.iter().map(|row| row.id.as_str()).collect();
+pub(crate) fn recorded<'a>(
+    graph: &Graph,
+    rows: impl IntoIterator<Item = &'a AppliedRevision>,
+) -> HashSet<&'static str> {
+    let applied: HashSet<&str> = rows.into_iter().map(|row| row.id.as_str()).collect();
     graph
         .squashes()
         .filter(|squash| !applied.contains(squash.id) && started_one_by_one(squash, &applied))
         .map(|squash| squash.id)
+        .collect()
+}
+
+/// What of `pending` runs: a squash that is only recorded runs none of
+/// its statements (so none of its destructive operations either).
+pub(crate) fn running<'a>(
+    graph: &Graph,
+    rows: impl IntoIterator<Item = &'a AppliedRevision>,
+    pending: Vec<&'static Revision>,
+) -> Vec<&'static Revision> {
+    let recorded = recorded(graph, rows);
+    pending
+        .into_iter()
+        .filter(|revision| !recorded.contains(revision.id))
         .collect()
 }
 
