@@ -3,8 +3,9 @@
 //!
 //! SQLite and MySQL/MariaDB are read with sea-schema 0.18 (on sea-query
 //! 1.0 and sqlx 0.9, as we are): columns, types, defaults, keys, indexes
-//! and foreign keys. sea-schema wants a pool; each read opens a pool of one
-//! connection and closes it. PostgreSQL is read from `pg_catalog` in three
+//! and foreign keys; one more query on the same pool lists views, triggers
+//! and routines. sea-schema wants a pool; each read opens a pool of one
+//! connection and closes it. PostgreSQL is read from `pg_catalog` in four
 //! queries instead: sea-schema took 242 s for 200 tables there (the
 //! reason, measured, is in `postgres.rs`).
 

@@ -1,5 +1,6 @@
-//! PostgreSQL from the catalog, in three set-based queries (columns,
-//! constraints, indexes) for the whole schema.
+//! PostgreSQL from the catalog, in four set-based queries (columns,
+//! constraints, indexes, and the views, triggers, functions and types the
+//! model cannot declare) for the whole schema.
 //!
 //! Not sea-schema, for a measured reason: sea-schema 0.18 asks
 //! `information_schema` several questions per table, and reading a
