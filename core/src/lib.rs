@@ -84,7 +84,7 @@ pub use report::{
     DestructiveOp, Direction, Event, PendingRevision, Rendered, Report, Resolution, RevisionRun,
     RunningRevision, StampChange, Status, Up,
 };
-pub use revision::{Phase, Review, Revision, Timeouts};
+pub use revision::{BoxFuture, Phase, Review, Revision, Timeouts};
 pub use session::StatementLog;
 pub use squash::Squash;
 pub use url::{default_database_url, redact};

@@ -12,7 +12,7 @@
 //! [`Session`](crate::session), which queues and sends them.
 
 use crate::backend::{Backend, FromAnyRow, RawConnection, Statement, render};
-use crate::revision::Revision;
+use crate::revision::{BoxFuture, Revision};
 use crate::session::{Guard, Session, shorten};
 use crate::{Error, Result};
 use cofferdam_lint::{Finding, Gate, Rebuild, Risk};
@@ -61,11 +61,14 @@ impl<'c> Migration<'c> {
     /// ```rust,ignore
     /// m.exec(Table::create().table("articles").col(ColumnDef::new("id").big_integer().primary_key())).await?;
     /// ```
-    pub fn exec<S: Statement>(
-        &mut self,
-        statement: S,
-    ) -> impl Future<Output = Result<()>> + Send + '_ {
-        let rendered = render(&statement, self.session.backend);
+    pub fn exec<S: Statement>(&mut self, statement: S) -> BoxFuture<'_> {
+        self.exec_dyn(&statement)
+    }
+
+    /// [`Migration::exec`] past the statement's type: compiled once, here,
+    /// and not once per statement type in the crate of the migrations.
+    fn exec_dyn(&mut self, statement: &dyn Statement) -> BoxFuture<'_> {
+        let rendered = render(statement, self.session.backend);
         // What sea-query cannot say to the engine: a table rebuild where one
         // can stand in (SQLite), else an error naming the revision. A
         // dropped column goes through the rebuild too where there is one:
@@ -75,7 +78,7 @@ impl<'c> Migration<'c> {
             rendered.is_err() || (rebuilds && alter.to_ascii_uppercase().contains("DROP COLUMN"))
         });
         let tolerate_unknown = statement.never_destructive();
-        async move {
+        Box::pin(async move {
             let sql = match (rendered, alter) {
                 // Rendered only (`migrate sql`): SQLite's own DROP COLUMN
                 // shows what the change is; `up` rebuilds.
@@ -93,12 +96,12 @@ impl<'c> Migration<'c> {
             };
             let statements = self.check(&sql, tolerate_unknown).await?;
             self.session.send(sql, statements).await
-        }
+        })
     }
 
     /// Runs SQL text: one statement, or several separated by `;`.
-    pub fn execute(&mut self, sql: &str) -> impl Future<Output = Result<()>> + Send + '_ {
-        self.run(sql.to_owned())
+    pub fn execute(&mut self, sql: &str) -> BoxFuture<'_> {
+        Box::pin(self.run(sql.to_owned()))
     }
 
     async fn run(&mut self, sql: String) -> Result<()> {
@@ -194,14 +197,19 @@ impl<'c> Migration<'c> {
 
     /// Runs a query and returns every row, decoded as `T` (a tuple or a
     /// `sqlx::FromRow` struct).
-    pub async fn fetch_all<T: FromAnyRow>(&mut self, sql: &str) -> Result<Vec<T>> {
-        self.check(sql, false).await?;
-        self.session.fetch_as(sql).await
+    pub fn fetch_all<'a, T: FromAnyRow>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Vec<T>> {
+        Box::pin(async move {
+            self.check(sql, false).await?;
+            self.session.fetch_as(sql).await
+        })
     }
 
     /// Runs a query and returns its first row, if any.
-    pub async fn fetch_optional<T: FromAnyRow>(&mut self, sql: &str) -> Result<Option<T>> {
-        Ok(self.fetch_all(sql).await?.into_iter().next())
+    pub fn fetch_optional<'a, T: FromAnyRow>(
+        &'a mut self,
+        sql: &'a str,
+    ) -> BoxFuture<'a, Option<T>> {
+        Box::pin(async move { Ok(self.fetch_all(sql).await?.into_iter().next()) })
     }
 
     /// Whether `table` (`schema.table` allowed; compared without case)
@@ -215,44 +223,46 @@ impl<'c> Migration<'c> {
     /// ```
     ///
     /// It reads the database, so `migrate sql` cannot render the revision.
-    pub async fn has_table(&mut self, table: &str) -> Result<bool> {
+    pub fn has_table<'a>(&'a mut self, table: &'a str) -> BoxFuture<'a, bool> {
         let sql = self.session.engine.has_table_sql(table);
-        self.session.exists(&sql).await
+        Box::pin(async move { self.session.exists(&sql).await })
     }
 
     /// Whether `table` has a column named `column` (compared without case).
-    pub async fn has_column(&mut self, table: &str, column: &str) -> Result<bool> {
-        let sql = self.session.engine.columns_sql(table);
-        let revision = self.revision.id;
-        let rows = self
-            .session
-            .live_conn()
-            .await?
-            .fetch_text(&sql)
-            .await
-            .map_err(|source| Error::Database {
-                action: format!("reading the columns of `{table}` for revision `{revision}`"),
-                source,
-            })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| row.into_iter().next().flatten())
-            .any(|name| name.eq_ignore_ascii_case(column)))
+    pub fn has_column<'a>(&'a mut self, table: &'a str, column: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let sql = self.session.engine.columns_sql(table);
+            let revision = self.revision.id;
+            let rows = self
+                .session
+                .live_conn()
+                .await?
+                .fetch_text(&sql)
+                .await
+                .map_err(|source| Error::Database {
+                    action: format!("reading the columns of `{table}` for revision `{revision}`"),
+                    source,
+                })?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|row| row.into_iter().next().flatten())
+                .any(|name| name.eq_ignore_ascii_case(column)))
+        })
     }
 
     /// Whether `table` has an index named `index` (compared without case;
     /// on MySQL the primary key is the index `PRIMARY`).
-    pub async fn has_index(&mut self, table: &str, index: &str) -> Result<bool> {
+    pub fn has_index<'a>(&'a mut self, table: &'a str, index: &'a str) -> BoxFuture<'a, bool> {
         let sql = self.session.engine.has_index_sql(table, index);
-        self.session.exists(&sql).await
+        Box::pin(async move { self.session.exists(&sql).await })
     }
 
     /// The underlying sqlx connection, for what the helpers do not cover.
     ///
     /// Statements sent through it are **not** checked by the runtime guard.
     /// Queued statements are sent first, so order is kept.
-    pub async fn connection(&mut self) -> Result<RawConnection<'_>> {
-        Ok(self.session.live_conn().await?.raw())
+    pub fn connection(&mut self) -> BoxFuture<'_, RawConnection<'_>> {
+        Box::pin(async move { Ok(self.session.live_conn().await?.raw()) })
     }
 }
 

@@ -10,7 +10,7 @@
 
 use crate::backend::{Backend, Statement};
 use crate::migration::Migration;
-use crate::{Error, Result};
+use crate::{BoxFuture, Error, Result};
 use sea_query::{ColumnDef, Expr, ExprTrait, Index, Query, TableName};
 
 /// What kind of object is replaced.
@@ -35,104 +35,120 @@ impl Migration<'_> {
     /// Creates view `name` as `select`, or replaces its definition, keeping
     /// the previous one for [`Migration::restore_view`] in the revision's
     /// `down`. Replacing a view is not destructive for the guard.
-    pub async fn create_or_replace_view(&mut self, name: &str, select: &str) -> Result<()> {
-        let engine = self.session.engine;
-        let previous = engine.view_definition_sql(name);
-        self.keep(Kind::View, name, &previous).await?;
-        let (prepare, create) = engine.replace_view_sql(name, select);
-        if let Some(prepare) = prepare {
-            self.session.queue_internal(prepare);
-        }
-        self.execute(&create).await
+    pub fn create_or_replace_view<'a>(
+        &'a mut self,
+        name: &'a str,
+        select: &'a str,
+    ) -> BoxFuture<'a> {
+        Box::pin(async move {
+            let engine = self.session.engine;
+            let previous = engine.view_definition_sql(name);
+            self.keep(Kind::View, name, &previous).await?;
+            let (prepare, create) = engine.replace_view_sql(name, select);
+            if let Some(prepare) = prepare {
+                self.session.queue_internal(prepare);
+            }
+            self.execute(&create).await
+        })
     }
 
     /// Puts back the definition of view `name` that this revision's
     /// [`Migration::create_or_replace_view`] replaced, or drops the view if
     /// there was none. For the revision's `down`.
-    pub async fn restore_view(&mut self, name: &str) -> Result<()> {
-        let engine = self.session.engine;
-        let restore = match self.kept(Kind::View, name).await? {
-            Some(definition) => engine.restore_view_sql(name, &definition),
-            None => vec![format!("DROP VIEW IF EXISTS {}", engine.quote(name))],
-        };
-        self.restore(Kind::View, name, restore).await
+    pub fn restore_view<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a> {
+        Box::pin(async move {
+            let engine = self.session.engine;
+            let restore = match self.kept(Kind::View, name).await? {
+                Some(definition) => engine.restore_view_sql(name, &definition),
+                None => vec![format!("DROP VIEW IF EXISTS {}", engine.quote(name))],
+            };
+            self.restore(Kind::View, name, restore).await
+        })
     }
 
     /// Creates or replaces a PostgreSQL function with `definition` (a
     /// whole `CREATE OR REPLACE FUNCTION ...`); `signature` names it with
     /// its argument types (`slugify(text)`). The previous definition is
     /// kept for [`Migration::restore_function`].
-    pub async fn create_or_replace_function(
-        &mut self,
-        signature: &str,
-        definition: &str,
-    ) -> Result<()> {
-        let Some(previous) = self.session.engine.function_definition_sql(signature) else {
-            return Err(self.no_functions());
-        };
-        self.keep(Kind::Function, signature, &previous).await?;
-        self.execute(definition).await
+    pub fn create_or_replace_function<'a>(
+        &'a mut self,
+        signature: &'a str,
+        definition: &'a str,
+    ) -> BoxFuture<'a> {
+        Box::pin(async move {
+            let Some(previous) = self.session.engine.function_definition_sql(signature) else {
+                return Err(self.no_functions());
+            };
+            self.keep(Kind::Function, signature, &previous).await?;
+            self.execute(definition).await
+        })
     }
 
     /// Puts back the function `signature` this revision replaced, or drops
     /// it if there was none. For the revision's `down`.
-    pub async fn restore_function(&mut self, signature: &str) -> Result<()> {
-        if self
-            .session
-            .engine
-            .function_definition_sql(signature)
-            .is_none()
-        {
-            return Err(self.no_functions());
-        }
-        let restore = match self.kept(Kind::Function, signature).await? {
-            Some(definition) => vec![definition],
-            None => vec![format!("DROP FUNCTION IF EXISTS {signature}")],
-        };
-        self.restore(Kind::Function, signature, restore).await
+    pub fn restore_function<'a>(&'a mut self, signature: &'a str) -> BoxFuture<'a> {
+        Box::pin(async move {
+            if self
+                .session
+                .engine
+                .function_definition_sql(signature)
+                .is_none()
+            {
+                return Err(self.no_functions());
+            }
+            let restore = match self.kept(Kind::Function, signature).await? {
+                Some(definition) => vec![definition],
+                None => vec![format!("DROP FUNCTION IF EXISTS {signature}")],
+            };
+            self.restore(Kind::Function, signature, restore).await
+        })
     }
 
     /// Creates trigger `name` on `table` with `definition` (a whole
     /// `CREATE TRIGGER ...` in the engine's syntax), replacing the trigger
     /// of that name if there is one; the previous definition is kept for
     /// [`Migration::restore_trigger`]. Every engine.
-    pub async fn create_or_replace_trigger(
-        &mut self,
-        table: &str,
-        name: &str,
-        definition: &str,
-    ) -> Result<()> {
-        let engine = self.session.engine;
-        let key = format!("{table}.{name}");
-        self.keep(
-            Kind::Trigger,
-            &key,
-            &engine.trigger_definition_sql(table, name),
-        )
-        .await?;
-        // Not judged, and spared by the drop backstop: replacing a trigger
-        // drops the old one by necessity.
-        if let Some(allow) = engine.allow_drop_trigger(table, name) {
-            self.session.queue_internal(allow);
-        }
-        self.session
-            .queue_internal(engine.drop_trigger_sql(table, name));
-        // A trigger's body is the engine's own dialect, which the
-        // classifier may not parse; what it can parse is still judged.
-        let statements = self.check(definition, true).await?;
-        self.session.send(definition.to_owned(), statements).await
+    pub fn create_or_replace_trigger<'a>(
+        &'a mut self,
+        table: &'a str,
+        name: &'a str,
+        definition: &'a str,
+    ) -> BoxFuture<'a> {
+        Box::pin(async move {
+            let engine = self.session.engine;
+            let key = format!("{table}.{name}");
+            self.keep(
+                Kind::Trigger,
+                &key,
+                &engine.trigger_definition_sql(table, name),
+            )
+            .await?;
+            // Not judged, and spared by the drop backstop: replacing a trigger
+            // drops the old one by necessity.
+            if let Some(allow) = engine.allow_drop_trigger(table, name) {
+                self.session.queue_internal(allow);
+            }
+            self.session
+                .queue_internal(engine.drop_trigger_sql(table, name));
+            // A trigger's body is the engine's own dialect, which the
+            // classifier may not parse; what it can parse is still judged.
+            let statements = self.check(definition, true).await?;
+            self.session.send(definition.to_owned(), statements).await
+        })
     }
 
     /// Puts back trigger `name` on `table` as this revision found it, or
     /// drops it if there was none. For the revision's `down`.
-    pub async fn restore_trigger(&mut self, table: &str, name: &str) -> Result<()> {
-        let engine = self.session.engine;
-        let key = format!("{table}.{name}");
-        let mut restore = vec![engine.drop_trigger_sql(table, name)];
-        if let Some(definition) = self.kept(Kind::Trigger, &key).await? {
-            restore.push(definition);
-        }
-        self.restore(Kind::Trigger, &key, restore).await
+    pub fn restore_trigger<'a>(&'a mut self, table: &'a str, name: &'a str) -> BoxFuture<'a> {
+        Box::pin(async move {
+            let engine = self.session.engine;
+            let key = format!("{table}.{name}");
+            let mut restore = vec![engine.drop_trigger_sql(table, name)];
+            if let Some(definition) = self.kept(Kind::Trigger, &key).await? {
+                restore.push(definition);
+            }
+            self.restore(Kind::Trigger, &key, restore).await
+        })
     }
 
     fn no_functions(&self) -> Error {

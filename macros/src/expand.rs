@@ -4,7 +4,7 @@ use crate::attr::{self, DestructiveArgs};
 use crate::ctxt::Ctxt;
 use crate::scan::{self, Scan};
 use crate::{checksum, valid};
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Attribute, ItemFn};
@@ -29,19 +29,60 @@ pub(crate) fn migration(args: TokenStream, item: TokenStream) -> TokenStream {
     check_review(&cx, &function, review.as_ref(), &scan);
 
     let marker = marker(&function, &args);
+    // The function goes out as it came in, less its `#[destructive]`
+    // attributes (read above): printing the parsed function again would
+    // rebuild every one of its tokens.
+    let written = without_destructive(item);
     match cx.finish() {
         // Keep the function and its marker so one mistake does not cascade
         // into errors at every `after = ...` that names it.
         Some(error) => {
             let error = error.to_compile_error();
-            quote!(#function #marker #error)
+            quote!(#written #marker #error)
         }
         None => {
-            let registration = registration(&function, &args, review.as_ref(), &scan);
+            let checksum = checksum::of_function(written.clone());
+            let registration = registration(&function, &args, review.as_ref(), &checksum, &scan);
             let warnings = warnings(&function, review.as_ref(), &scan);
-            quote!(#function #marker #registration #warnings)
+            let mut out = written;
+            out.extend([marker, registration, warnings]);
+            out
         }
     }
+}
+
+/// `item` without its outer `#[destructive(...)]` attributes.
+fn without_destructive(item: TokenStream) -> TokenStream {
+    let mut kept = Vec::new();
+    let mut tokens = item.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        if let TokenTree::Punct(pound) = &token
+            && pound.as_char() == '#'
+            && let Some(TokenTree::Group(group)) = tokens.peek()
+            && group.delimiter() == Delimiter::Bracket
+            && names_destructive(group.stream())
+        {
+            tokens.next();
+            continue;
+        }
+        kept.push(token);
+    }
+    kept.into_iter().collect()
+}
+
+/// Whether an attribute's contents (`destructive(...)`,
+/// `cofferdam::destructive(...)`) name `destructive`: the last identifier
+/// of its path, which ends at its arguments.
+fn names_destructive(attribute: TokenStream) -> bool {
+    let mut last = None;
+    for token in attribute {
+        match token {
+            TokenTree::Ident(ident) => last = Some(ident),
+            TokenTree::Punct(punct) if punct.as_char() == ':' => {}
+            _ => break,
+        }
+    }
+    last.is_some_and(|ident| ident == "destructive")
 }
 
 /// `#[destructive]` placed above `#[migration]`: hand it to `#[migration]`,
@@ -201,6 +242,7 @@ fn registration(
     function: &ItemFn,
     args: &attr::MigrationArgs,
     review: Option<&DestructiveArgs>,
+    checksum: &str,
     scan: &Scan,
 ) -> TokenStream {
     let ident = &function.sig.ident;
@@ -218,14 +260,9 @@ fn registration(
         }
         attr::Replaced::Id(id) => quote!(#id),
     });
-    let checksum = checksum::of({
-        let sig = &function.sig;
-        let block = &function.block;
-        quote!(#sig #block)
-    });
     // Precomputed so that a start-up at head sums constants instead of
     // hashing every revision (see the runtime's `digest` module).
-    let entry = cofferdam_lint::history_entry_hash(&id, &checksum, "applied");
+    let entry = cofferdam_lint::history_entry_hash(&id, checksum, "applied");
     let output_span = function.sig.output.span();
     let up = quote_spanned! {output_span=>
         fn __cofferdam_up<'a, 'c>(m: &'a mut ::cofferdam::Migration<'c>) -> ::cofferdam::__private::BoxFuture<'a> {

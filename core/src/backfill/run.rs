@@ -7,7 +7,7 @@ use super::{BackfillProgress, BackfillReport, Batch, Work};
 use crate::backend::Conn;
 use crate::report::Event;
 use crate::session::{Session, shorten};
-use crate::{Backfill, Error, Result};
+use crate::{Backfill, BoxFuture, Error, Result};
 use std::time::{Duration, Instant};
 
 /// How often the lag is read again while waiting for replicas.
@@ -15,47 +15,49 @@ const LAG_POLL: Duration = Duration::from_millis(500);
 /// How often a wait for replicas is announced again.
 const LAG_NOTICE: Duration = Duration::from_secs(10);
 
-impl Backfill<'_, '_> {
+impl<'m> Backfill<'m, '_> {
     /// Runs the backfill to the end (or to [`Backfill::max_time`]).
-    pub async fn run(self) -> Result<BackfillReport> {
-        let Backfill {
-            migration,
-            spec,
-            replicas,
-        } = self;
-        let revision = migration.revision;
-        if revision.transaction {
-            return Err(Error::BackfillInTransaction {
-                revision: revision.id.to_owned(),
-                table: spec.table,
-            });
-        }
-        if matches!(spec.work, Work::Unset) {
-            return Err(Error::BackfillIncomplete {
-                revision: revision.id.to_owned(),
-                table: spec.table,
-                rows: 0,
-                reason: "it says nothing to do; give it `.set(...)` or `.each_batch(...)`"
-                    .to_owned(),
-            });
-        }
-        let engine = migration.session.engine;
-        let first = Batch {
-            condition: spec.condition(engine, None, "0"),
-            after: None,
-            up_to: "0".to_owned(),
-        };
-        // The runtime guard judges the batch statement once, as it judges
-        // any statement of the revision.
-        migration
-            .check(&spec.statement(engine, &first), false)
-            .await?;
-        migration.session.flush().await?;
-        let mut job = Job::start(&mut *migration.session, revision.id, &spec.table).await?;
-        let mut replicas = Replicas::connect(&replicas).await?;
-        let outcome = job.run(&spec, &mut replicas).await;
-        replicas.close().await;
-        outcome
+    pub fn run(self) -> BoxFuture<'m, BackfillReport> {
+        Box::pin(async move {
+            let Backfill {
+                migration,
+                spec,
+                replicas,
+            } = self;
+            let revision = migration.revision;
+            if revision.transaction {
+                return Err(Error::BackfillInTransaction {
+                    revision: revision.id.to_owned(),
+                    table: spec.table,
+                });
+            }
+            if matches!(spec.work, Work::Unset) {
+                return Err(Error::BackfillIncomplete {
+                    revision: revision.id.to_owned(),
+                    table: spec.table,
+                    rows: 0,
+                    reason: "it says nothing to do; give it `.set(...)` or `.each_batch(...)`"
+                        .to_owned(),
+                });
+            }
+            let engine = migration.session.engine;
+            let first = Batch {
+                condition: spec.condition(engine, None, "0"),
+                after: None,
+                up_to: "0".to_owned(),
+            };
+            // The runtime guard judges the batch statement once, as it judges
+            // any statement of the revision.
+            migration
+                .check(&spec.statement(engine, &first), false)
+                .await?;
+            migration.session.flush().await?;
+            let mut job = Job::start(&mut *migration.session, revision.id, &spec.table).await?;
+            let mut replicas = Replicas::connect(&replicas).await?;
+            let outcome = job.run(&spec, &mut replicas).await;
+            replicas.close().await;
+            outcome
+        })
     }
 }
 
