@@ -10,7 +10,9 @@
 //!
 //! - **Any write to the history table clears it.** Triggers on the history
 //!   table (insert, update, delete; on PostgreSQL truncate too) set `digest`
-//!   to NULL and bump `gen`, in the same transaction as the write. That
+//!   to NULL and bump `gen`, in the same transaction as the write. On
+//!   SQLite an insert does so only while the digest is set, so that the
+//!   revisions of a run after the first do not write the digest's page. That
 //!   covers this binary's own runs, `stamp` and `resolve`, older cofferdam
 //!   binaries that know nothing of the digest, and a person editing the
 //!   history by hand.
@@ -24,8 +26,9 @@
 //!   compile time, so a start-up at head sums constants and builds no graph.
 //! - **It is refilled optimistically.** After such a full read finds the
 //!   history settled, the digest of the rows read is written with
-//!   `WHERE gen = <gen read before the rows>`: a history write that landed in
-//!   between bumped `gen`, and the refill then changes nothing. A database
+//!   `WHERE gen = <gen read before the rows>` and the history's row count
+//!   equal to the rows read: a history write that landed in between bumped
+//!   `gen` or changed the count, and the refill then changes nothing. A database
 //!   ahead of the binary is cached too; it just never matches this binary.
 //! - **An emptied table never matches**: the probe also asks whether the
 //!   history has any row, because MySQL's `TRUNCATE` fires no trigger.
@@ -40,7 +43,9 @@ use crate::backend::{Backend, Conn, Statement};
 use crate::graph::Graph;
 use crate::history::{AppliedRevision, State, Table};
 use crate::revision::Revision;
-use sea_query::{ColumnDef, Expr, ExprTrait, OnConflict, Query, TableName};
+use sea_query::{
+    Asterisk, ColumnDef, Expr, ExprTrait, OnConflict, Query, SubQueryStatement, TableName,
+};
 use std::collections::HashSet;
 
 /// What the probe read: the stored digest (None when stale), the counter
@@ -211,13 +216,22 @@ impl Table {
             return;
         }
         // Also when the stored value is not NULL but stale (written by
-        // another version's digest, say): the counter alone proves that no
-        // history write came between the read and this write.
+        // another version's digest, say). The counter proves that no update
+        // or delete came between the read and this write, and the row count
+        // that no insert did: on SQLite an insert into a history whose
+        // digest is already cleared leaves the counter alone.
+        let rows_now = Query::select()
+            .expr(Expr::col(Asterisk).count())
+            .from(self.sea())
+            .to_owned();
         let sql = Query::update()
             .table(self.digest_sea())
             .value("digest", digest)
             .and_where(Expr::col("id").eq(1))
             .and_where(Expr::col("gen").eq(probe.generation))
+            .and_where(
+                Expr::expr(SubQueryStatement::SelectStatement(rows_now)).eq(rows.len() as i64),
+            )
             .to_sql(conn.backend());
         if let Err(error) = conn.execute_batch(&sql).await {
             tracing::debug!(error = %error.source, "could not refill the history digest");
