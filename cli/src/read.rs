@@ -118,7 +118,9 @@ fn print_status(out: &Output, url: &str, status: &Status) {
         ));
     }
     for pending in &status.pending {
-        let note = if pending.destructive {
+        let note = if pending.recorded_only {
+            "  squash: recorded, not run (its replaced revisions are applied)".to_owned()
+        } else if pending.destructive {
             format!(
                 "  destructive: {}",
                 if pending.operations.is_empty() {
@@ -255,7 +257,11 @@ fn summary(status: &Status) -> String {
             plural(status.applied.len(), "revision")
         );
     }
-    let destructive = status.pending.iter().filter(|p| p.destructive).count();
+    let destructive = status
+        .pending
+        .iter()
+        .filter(|p| p.destructive && !p.recorded_only)
+        .count();
     let flag = if destructive > 0 {
         format!(" ({destructive} destructive: add --allow-destructive after review)")
     } else {

@@ -276,9 +276,10 @@ impl Migrator {
             })
             .map(|row| row.id.clone())
             .collect();
+        let recorded = plan::recorded(&graph, &history);
         let pending = plan::pending(&graph, &history, None)
             .into_iter()
-            .map(pending_revision)
+            .map(|revision| pending_revision(revision, recorded.contains(revision.id)))
             .collect();
         Ok(Status {
             backend: backend.to_string(),

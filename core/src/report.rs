@@ -152,6 +152,11 @@ pub struct PendingRevision {
     pub operations: Vec<String>,
     /// When it may run in a rolling deploy.
     pub phase: Phase,
+    /// A squash whose replaced revisions this database applied (or is
+    /// part-way through): `up` records it without running it, after
+    /// running any replaced revision still missing, so none of its
+    /// statements run.
+    pub recorded_only: bool,
 }
 
 /// Where a database stands, read without changing anything.
@@ -348,8 +353,12 @@ pub(crate) fn destructive_ops(plan: &[&'static Revision]) -> Vec<DestructiveOp> 
         .collect()
 }
 
-pub(crate) fn pending_revision(revision: &'static Revision) -> PendingRevision {
+pub(crate) fn pending_revision(
+    revision: &'static Revision,
+    recorded_only: bool,
+) -> PendingRevision {
     PendingRevision {
+        recorded_only,
         id: revision.id.to_owned(),
         destructive: revision.review.is_some(),
         operations: revision

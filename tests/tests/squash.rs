@@ -282,6 +282,23 @@ async fn existing_database_records_the_squash_and_goes_on(db: TestDb) {
         4,
         "the replaced revisions, as an older release ran them"
     );
+    // What `status` says before: the squash will be recorded, not run, so
+    // its destructive operations are not among what the next `up` does.
+    let pending: Vec<(String, bool)> = kept()
+        .status(&db.url)
+        .await
+        .unwrap()
+        .pending
+        .into_iter()
+        .map(|p| (p.id, p.recorded_only))
+        .collect();
+    assert_eq!(
+        pending,
+        [
+            ("squash_blog".to_owned(), true),
+            ("add_published".to_owned(), false)
+        ]
+    );
     let report = up_or_panic(&kept(), &db).await;
     assert_eq!(ran(&report), ["add_published"]);
     assert_eq!(report.recorded, ["squash_blog"]);
@@ -318,6 +335,13 @@ async fn existing_database_records_the_squash_and_goes_on(db: TestDb) {
 async fn partial_database_runs_the_rest_of_the_replaced_first(db: TestDb) {
     let report = up_to_or_panic(&kept(), &db, "add_slug").await;
     assert_eq!(ran(&report), ["create_articles", "add_slug"]);
+    let status = kept().status(&db.url).await.unwrap();
+    let squash = status.pending.iter().find(|p| p.id == "squash_blog");
+    assert!(
+        squash.is_some_and(|p| p.recorded_only),
+        "part-way: recorded after the rest of the replaced run: {:?}",
+        status.pending
+    );
     let report = up_or_panic(&kept(), &db).await;
     assert_eq!(
         ran(&report),
