@@ -104,8 +104,14 @@ impl Migrator {
             .iter()
             .filter_map(|p| graph.get(&p.id))
             .collect();
-        let rows = status.applied.iter().chain(&status.failed);
-        let running = crate::plan::running(&graph, rows, pending.clone());
+        // A squash `up` only records runs none of its operations: `status`
+        // already worked out which.
+        let running: Vec<_> = status
+            .pending
+            .iter()
+            .filter(|p| !p.recorded_only)
+            .filter_map(|p| graph.get(&p.id))
+            .collect();
         Ok(CheckReport {
             heads,
             status: Some(status),
